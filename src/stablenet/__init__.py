@@ -1,0 +1,39 @@
+"""stablenet: stable deep network architectures as discretised ODEs (Haber & Ruthotto 2018).
+
+Blocks map a batch of states through N layers of an ODE discretisation with h = T / N::
+
+    import torch, stablenet
+    block = stablenet.HamiltonianNet(width=4, depth=64, T=20.0)
+    y_N = block(torch.randn(128, 4))
+
+Concepts live in: ``layers`` (operators, parametrisations of K, vector fields),
+``integrators`` (forward Euler, Verlet, leapfrog), ``blocks`` (the loop), ``schemes``
+(the paper's named networks), ``models`` / ``registry`` (classifiers, build/save/load).
+"""
+
+from .blocks import StableBlock
+from .errors import CheckpointError, ConfigError, DataError, UserError
+from .models import PadOpening, StableClassifier, StableImageNet
+from .registry import ARCHITECTURES, build_block, build_model, load, save
+from .schemes import (
+    AntisymmetricResNet,
+    ConvAntisymmetricResNet,
+    ConvHamiltonianNet,
+    ConvLeapfrogNet,
+    ConvParabolicResNet,
+    ConvResNet,
+    HamiltonianNet,
+    LeapfrogNet,
+    ParabolicResNet,
+    ResNet,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ARCHITECTURES", "AntisymmetricResNet", "CheckpointError", "ConfigError",
+    "ConvAntisymmetricResNet", "ConvHamiltonianNet", "ConvLeapfrogNet", "ConvParabolicResNet",
+    "ConvResNet", "DataError", "HamiltonianNet", "LeapfrogNet", "PadOpening",
+    "ParabolicResNet", "ResNet", "StableBlock", "StableClassifier", "StableImageNet",
+    "UserError", "build_block", "build_model", "load", "save",
+]

@@ -1,0 +1,54 @@
+"""Activation functions sigma (elementwise, monotone) by name.
+
+``"tanh"`` is the paper's default, ``"relu"`` is allowed, and ``"identity"`` gives the
+linear network for which the stability theory of PAPER.md section 2 is exact.
+Any callable ``Tensor -> Tensor`` may be passed instead of a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from .errors import ConfigError, ConfigTypeError
+
+Activation = Callable[[Tensor], Tensor]
+ActivationLike = str | Activation
+
+
+def identity(x: Tensor) -> Tensor:
+    """sigma(x) = x: the linear case."""
+    return x
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "identity": identity,
+}
+
+
+def get_activation(activation: ActivationLike) -> Activation:
+    """Resolve an activation name (``tanh``, ``relu``, ``identity``) or pass a callable through."""
+    if isinstance(activation, str):
+        try:
+            return ACTIVATIONS[activation]
+        except KeyError:
+            raise ConfigError(
+                f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)} "
+                "or pass a callable"
+            ) from None
+    if callable(activation):
+        return activation
+    raise ConfigTypeError(
+        f"activation must be a name {sorted(ACTIVATIONS)} or a callable, got {type(activation)}"
+    )
+
+
+def activation_name(activation: ActivationLike) -> str:
+    """A readable name for reprs and configs (the callable's ``__name__`` for custom ones)."""
+    if isinstance(activation, str):
+        return activation
+    return getattr(activation, "__name__", type(activation).__name__)

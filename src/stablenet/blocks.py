@@ -1,0 +1,144 @@
+"""Stable blocks: a layer function x an integrator x (depth N, h = T / N).
+
+:class:`StableBlock` is the one ``nn.Module`` that runs the loop; the ten named blocks
+(five schemes, dense and convolutional) are thin conveniences that choose its arguments.
+The weights are stacked in time: ``K: [N, *operator.weight_shape]`` and ``b: [N]``
+(``bias="scalar"``, one scalar per layer as in the paper) or ``[N, width]``
+(``bias="feature"``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .errors import ConfigError, ConfigTypeError
+from .integrators.base import Integrator, State
+from .layers.operators import check_positive_int
+from .layers.parametrizations import Free
+
+Init = Callable[[Tensor], Any] | Tensor | None
+BIAS_MODES = ("scalar", "feature")
+
+
+def check_T(T: object) -> float:
+    if isinstance(T, bool) or not isinstance(T, (int, float)):
+        raise ConfigTypeError(f"T (the final time) must be a number, got {T!r}")
+    if not math.isfinite(T) or T <= 0:
+        raise ConfigError(f"T (the final time) must be positive and finite, got {T}")
+    return float(T)
+
+
+class StableBlock(nn.Module):
+    """Integrate dy/dt = f(K(t), b(t), y) over [0, T] with ``depth`` steps of h = T / depth.
+
+    Args:
+        field: the layer function (``Plain``, ``Gradient``, ``Hamiltonian``) over an operator.
+        integrator: ``ForwardEuler``, ``Verlet`` or ``Leapfrog``.
+        depth: number of layers N.
+        T: final time; the step is h = T / N.
+        parametrization: maps the free weights K to the applied operator (``Free``,
+            ``Antisymmetric``); applied once per forward to the whole stack.
+        bias: ``"scalar"`` (one per layer) or ``"feature"`` (one per feature/channel).
+        init: ``None`` for the default (entries of K i.i.d. N(0, 1 / fan_in), b = 0), a
+            callable applied in place to the stacked ``K`` (like ``nn.init`` functions),
+            or a tensor of K's shape to copy.
+    """
+
+    def __init__(
+        self, field: Any, integrator: Integrator, depth: int, T: float, *,
+        parametrization: Any = None, bias: str = "scalar", init: Init = None,
+    ) -> None:
+        super().__init__()
+        self.depth = check_positive_int("depth", depth)
+        self.T = check_T(T)
+        if bias not in BIAS_MODES:
+            raise ConfigError(f"bias must be one of {BIAS_MODES}, got {bias!r}")
+        self.integrator = integrator
+        self.field = integrator.adapt(field)
+        self.operator = field.operator
+        self.parametrization = parametrization if parametrization is not None else Free()
+        self.bias_mode = bias
+        self.K = nn.Parameter(torch.empty(self.depth, *self.operator.weight_shape))
+        self.b = nn.Parameter(torch.zeros(self.depth, *self.operator.bias_shape(bias)))
+        self.reset_parameters(init)
+
+    @property
+    def h(self) -> float:
+        """The step size h = T / depth."""
+        return self.T / self.depth
+
+    @property
+    def width(self) -> int:
+        return self.operator.width
+
+    def reset_parameters(self, init: Init = None) -> None:
+        with torch.no_grad():
+            self.b.zero_()
+            if init is None:
+                self.K.normal_(0.0, 1.0 / math.sqrt(self.operator.fan_in))
+            elif isinstance(init, Tensor):
+                if init.shape != self.K.shape:
+                    raise ConfigError(
+                        f"init tensor has shape {tuple(init.shape)}, K needs {tuple(self.K.shape)}"
+                    )
+                self.K.copy_(init)
+            elif callable(init):
+                init(self.K)
+            else:
+                raise ConfigTypeError(f"init must be None, a callable or a tensor, got {init!r}")
+
+    def weights(self) -> tuple[Tensor, Tensor]:
+        """The applied weights (K after the parametrisation, b), stacked ``[N, ...]``."""
+        return self.parametrization(self.K, self.operator), self.b
+
+    def forward(
+        self, x: Tensor, return_trajectory: bool = False, return_state: bool = False,
+    ) -> Any:
+        """Propagate ``x`` through all layers.
+
+        Returns y_N; with ``return_trajectory`` all states ``[N + 1, *x.shape]``; with
+        ``return_state`` also the integrator's full final state (e.g. ``(z_N, y_N)``).
+        """
+        self.operator.check_input(x)
+        integ, field, h = self.integrator, self.field, self.h
+        K, b = self.weights()
+        Ks, bs = K.unbind(0), b.unbind(0)
+        state = integ.init(x)
+        trajectory = [integ.output(state)] if return_trajectory else None
+        for j in range(self.depth):
+            state = integ.step(field, (Ks[j], bs[j]), h, state)
+            if trajectory is not None:
+                trajectory.append(integ.output(state))
+        out = torch.stack(trajectory) if trajectory is not None else integ.output(state)
+        return (out, state) if return_state else out
+
+    def inverse(self, state: State, stop: int = 0) -> State:
+        """Run the inverse steps from the final full state back to layer ``stop``."""
+        if not self.integrator.invertible:
+            raise TypeError(f"{self.integrator.name} steps are not invertible")
+        K, b = self.weights()
+        for j in range(self.depth - 1, stop - 1, -1):
+            state = self.integrator.inverse_step(self.field, (K[j], b[j]), self.h, state)
+        return state
+
+    def resized(self, depth: int) -> StableBlock:
+        """A copy with ``depth`` layers at the same T (weights freshly initialised)."""
+        new = copy.deepcopy(self)
+        new.depth = check_positive_int("depth", depth)
+        new.K = nn.Parameter(self.K.new_empty(depth, *self.K.shape[1:]))
+        new.b = nn.Parameter(self.b.new_zeros(depth, *self.b.shape[1:]))
+        new.reset_parameters()
+        return new
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.field!r}, {self.integrator.name}, parametrization={self.parametrization!r}, "
+            f"depth={self.depth}, T={self.T:g}, h={self.h:g}, bias={self.bias_mode}"
+        )
+

@@ -1,0 +1,51 @@
+"""The integrator interface: how states advance given a vector field; knows nothing about K.
+
+An integrator carries a tuple of states (its *state layout*), declares its order of
+accuracy and whether its step is exactly invertible, and owns its stability region.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+State = tuple[Tensor, ...]
+
+
+class Integrator:
+    """Base class. Subclasses define ``init``, ``step``, ``output`` (and ``inverse_step``)."""
+
+    name: str = ""
+    order: int = 0
+    invertible: bool = False
+    partitioned: bool = False  # needs a field with dy/dz
+    state_names: tuple[str, ...] = ("y",)
+
+    def adapt(self, field: Any) -> Any:
+        """The field this integrator will call (e.g. Verlet wraps a force as y'' = F(y))."""
+        return field
+
+    def init(self, y0: Tensor) -> State:
+        raise NotImplementedError
+
+    def step(self, field: Any, w: Any, h: float, state: State) -> State:
+        raise NotImplementedError
+
+    def inverse_step(self, field: Any, w: Any, h: float, state: State) -> State:
+        raise TypeError(f"{self.name} is not invertible")
+
+    def output(self, state: State) -> Tensor:
+        """The network's state y_j seen by the next layer / the classifier."""
+        return state[-1]
+
+    def stability_margin(self, h_lambda: Tensor) -> Tensor:
+        """Per-eigenvalue margin of the discrete stability condition (>= 0 means stable)."""
+        raise NotImplementedError
+
+    def is_stable(self, h_lambda: Tensor, tol: float = 1e-9) -> bool:
+        return bool((self.stability_margin(torch.as_tensor(h_lambda)) >= -tol).all())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

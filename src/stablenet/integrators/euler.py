@@ -1,0 +1,31 @@
+"""Forward Euler: y_{j+1} = y_j + h f_j(y_j). Order 1, not invertible.
+
+Stability (PAPER.md Lemma 1): the linearised step is stable iff max_i |1 + h lambda_i| <= 1,
+the disc of radius 1 about -1; purely imaginary lambda lie outside it (|1 + i h w| > 1),
+which is why the antisymmetric network adds the damping -gamma/2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .base import Integrator, State
+
+
+class ForwardEuler(Integrator):
+    name = "euler"
+    order = 1
+
+    def init(self, y0: Tensor) -> State:
+        return (y0,)
+
+    def step(self, field: Any, w: Any, h: float, state: State) -> State:
+        (y,) = state
+        return (y + h * field(w, y),)
+
+    def stability_margin(self, h_lambda: Tensor) -> Tensor:
+        """1 - |1 + h lambda|."""
+        return 1.0 - torch.abs(1.0 + torch.as_tensor(h_lambda))

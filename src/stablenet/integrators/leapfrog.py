@@ -1,0 +1,38 @@
+"""Leapfrog for the second-order ODE y'' = F(y), with zero initial velocity y_{-1} = y_0:
+
+    y_{j+1} = 2 y_j - y_{j-1} + h^2 F_j(y_j)     (network: F = -K^T sigma(K y + b))
+
+Order 2, explicit, exactly invertible: y_{j-1} = 2 y_j - y_{j+1} + h^2 F_j(y_j).
+For F with Jacobian -K^T D K (negative semi-definite) the first-order eigenvalues are
++-i w with w^2 the eigenvalues of K^T D K; the scheme is stable iff h w <= 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+
+from .base import Integrator, State
+from .verlet import imaginary_margin
+
+
+class Leapfrog(Integrator):
+    name = "leapfrog"
+    order = 2
+    invertible = True
+    state_names = ("y_prev", "y")
+
+    def init(self, y0: Tensor) -> State:
+        return (y0, y0)
+
+    def step(self, field: Any, w: Any, h: float, state: State) -> State:
+        y_prev, y = state
+        return (y, 2.0 * y - y_prev + (h * h) * field(w, y))
+
+    def inverse_step(self, field: Any, w: Any, h: float, state: State) -> State:
+        y, y_next = state
+        return (2.0 * y - y_next + (h * h) * field(w, y), y)
+
+    def stability_margin(self, h_lambda: Tensor) -> Tensor:
+        return imaginary_margin(h_lambda)

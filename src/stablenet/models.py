@@ -1,0 +1,122 @@
+"""Models around the stable blocks: opening layer -> block(s) -> classifier.
+
+* :class:`StableClassifier` (feature vectors ``[B, n_in]``): opening (zero padding of the
+  features to the width, as in the authors' code, or a learned linear layer), one stable
+  block, and a linear classifier whose logits go to softmax cross-entropy
+  (softmax(W^T y_N + mu) of PAPER.md 1).
+* :class:`StableImageNet` (images ``[B, C, H, W]``, PAPER.md 3.6): opening 3x3 conv +
+  batch norm + ReLU, then stages [stable conv block, 1x1 connector conv widening the
+  channels, 2x2 average pool] joined in sequence, global average pool, linear classifier.
+
+Both expose ``blocks`` (an ``nn.ModuleList`` of their stable blocks) and ``config`` (the
+keyword arguments of :func:`stablenet.registry.build_model` that rebuild them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .blocks import StableBlock
+from .errors import ConfigError
+from .layers.operators import check_positive_int
+
+OPENINGS = ("pad", "linear")
+
+
+class PadOpening(nn.Module):
+    """Zero-pad the features of ``[B, n_in]`` to ``[B, width]`` (no parameters)."""
+
+    def __init__(self, in_features: int, width: int) -> None:
+        super().__init__()
+        if width < in_features:
+            raise ConfigError(
+                f"width {width} is smaller than the {in_features} input features; the 'pad' "
+                f"opening needs width >= {in_features} (or use opening='linear')"
+            )
+        self.in_features, self.width = in_features, width
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pad(x, (0, self.width - self.in_features))
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features} -> {self.width}"
+
+
+class StableClassifier(nn.Module):
+    """logits = W^T Y_N + mu with Y_N = block(opening(x))."""
+
+    def __init__(
+        self, block: StableBlock, in_features: int, num_classes: int, opening: str = "pad",
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        check_positive_int("in_features", in_features)
+        check_positive_int("num_classes", num_classes)
+        if opening == "pad":
+            self.opening: nn.Module = PadOpening(in_features, block.width)
+        elif opening == "linear":
+            self.opening = nn.Linear(in_features, block.width)
+        else:
+            raise ConfigError(f"unknown opening {opening!r}; choose one of {OPENINGS}")
+        self.blocks = nn.ModuleList([block])
+        self.classifier = nn.Linear(block.width, num_classes)
+        self.config = dict(config or {})
+
+    @property
+    def block(self) -> StableBlock:
+        return self.blocks[0]
+
+    def features(self, x: Tensor) -> Tensor:
+        """Y_N, the features the classifier sees."""
+        return self.block(self.opening(x))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.features(x))
+
+
+class StableImageNet(nn.Module):
+    """Image network of PAPER.md 3.6 built from conv stable blocks, one per stage.
+
+    ``blocks[i]`` acts on ``channels[i]`` channels; between stages a 1x1 conv widens
+    ``channels[i] -> channels[i + 1]`` and a 2x2 average pool halves the resolution.
+    """
+
+    def __init__(
+        self, blocks: Sequence[StableBlock], in_channels: int, num_classes: int,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        check_positive_int("in_channels", in_channels)
+        check_positive_int("num_classes", num_classes)
+        widths = [blk.width for blk in blocks]
+        if not widths:
+            raise ConfigError("StableImageNet needs at least one stage")
+        self.opening = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(),
+        )
+        self.blocks = nn.ModuleList(blocks)
+        self.connectors = nn.ModuleList(
+            nn.Conv2d(c_in, c_out, 1) for c_in, c_out in zip(widths[:-1], widths[1:], strict=False)
+        )
+        self.classifier = nn.Linear(widths[-1], num_classes)
+        self.config = dict(config or {})
+
+    def features(self, x: Tensor) -> Tensor:
+        y = self.opening(x)
+        for i, block in enumerate(self.blocks):
+            y = block(y)
+            if i < len(self.connectors):
+                y = F.avg_pool2d(self.connectors[i](y), 2)
+        return y.mean(dim=(-2, -1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.features(x))
+
+
+Model = StableClassifier | StableImageNet

@@ -1,0 +1,95 @@
+"""Build blocks and models by name, and save / load them with their config.
+
+``build_model(**model.config)`` rebuilds any model; ``save(model, path)`` writes
+``{"state_dict": ..., "config": ...}`` and ``load(path)`` returns the rebuilt model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from .blocks import StableBlock
+from .errors import CheckpointError, ConfigError
+from .models import Model, StableClassifier, StableImageNet
+from .schemes import CONV_BLOCKS, DENSE_BLOCKS
+
+ARCHITECTURES = tuple(DENSE_BLOCKS)
+
+
+def _check_arch(arch: str) -> str:
+    if arch not in DENSE_BLOCKS:
+        raise ConfigError(f"unknown architecture {arch!r}; choose one of {list(ARCHITECTURES)}")
+    return arch
+
+
+def build_block(
+    arch: str, width: int, depth: int, T: float, conv: bool = False, **kwargs: Any
+) -> StableBlock:
+    """A named block: ``arch`` in ARCHITECTURES, dense (width) or conv (channels)."""
+    table = CONV_BLOCKS if conv else DENSE_BLOCKS
+    return table[_check_arch(arch)](width, depth, T, **kwargs)
+
+
+def build_model(
+    arch: str, input_shape: Sequence[int], num_classes: int, width: int | Sequence[int],
+    depth: int | Sequence[int], T: float, activation: str = "tanh", bias: str = "scalar",
+    gamma: float = 2e-4, opening: str = "pad",
+) -> Model:
+    """A classifier for inputs of ``input_shape`` (``(n,)`` features or ``(C, H, W)`` images).
+
+    For images ``width`` is the channel list of the stages (an int means one stage) and
+    ``depth`` the number of layers per stage (an int or one per stage).
+    """
+    config = dict(
+        arch=_check_arch(arch), input_shape=[int(s) for s in input_shape],
+        num_classes=num_classes, width=width if isinstance(width, int) else list(width),
+        depth=depth if isinstance(depth, int) else list(depth), T=T, activation=activation,
+        bias=bias, gamma=gamma, opening=opening,
+    )
+    extra = {"gamma": gamma} if arch == "antisymmetric" else {}
+    if len(input_shape) == 1:
+        if not isinstance(width, int) or not isinstance(depth, int):
+            raise ConfigError("a dense model takes one integer width and one integer depth")
+        block = build_block(arch, width, depth, T, activation=activation, bias=bias, **extra)
+        return StableClassifier(block, input_shape[0], num_classes, opening, config)
+    if len(input_shape) != 3:
+        raise ConfigError(f"input_shape must be (features,) or (C, H, W), got {input_shape}")
+    widths = [width] if isinstance(width, int) else list(width)
+    depths = [depth] * len(widths) if isinstance(depth, int) else list(depth)
+    if len(depths) != len(widths):
+        raise ConfigError(f"{len(widths)} stages of width {widths} but {len(depths)} depths")
+    blocks = [
+        build_block(arch, c, n, T, conv=True, activation=activation, bias=bias, **extra)
+        for c, n in zip(widths, depths, strict=False)
+    ]
+    return StableImageNet(blocks, input_shape[0], num_classes, config)
+
+
+def save(model: Model, path: str | os.PathLike) -> None:
+    """Write ``{"state_dict", "config"}``, enough for :func:`load` to rebuild the model."""
+    torch.save({"state_dict": model.state_dict(), "config": model.config}, path)
+
+
+def load(path: str | os.PathLike, map_location: Any = "cpu") -> Model:
+    """Rebuild a model saved by :func:`save` (or a training run's ``model.pt``)."""
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"model file {path} does not exist") from None
+    except Exception as exc:  # corrupt, truncated or not a torch file
+        raise CheckpointError(f"cannot read model file {path}: {exc}") from None
+    if not isinstance(payload, dict) or not {"state_dict", "config"} <= payload.keys():
+        raise CheckpointError(
+            f"{path} is not a stablenet model file (expected a dict with 'state_dict' and "
+            "'config')"
+        )
+    model = build_model(**payload["config"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path} does not match its config: {exc}") from None
+    return model

@@ -1,0 +1,145 @@
+"""The paper's five schemes, dense and convolutional, as thin named blocks.
+
+Each is a :class:`~stablenet.blocks.StableBlock` with a fixed choice of layer function,
+parametrisation and integrator (PAPER.md section 3); ``SCHEMES`` is that table, so a new
+combination is a new row (or a direct ``StableBlock(...)`` call), not a new loop.
+
+================  ===========================================  ============  =============
+scheme            update rule (h = T / N)                      integrator    stable for
+================  ===========================================  ============  =============
+resnet            y+ = y + h s(K y + b)                        euler         Re l <= 0, small h
+antisymmetric     y+ = y + h s(1/2 (K - K^T - g I) y + b)      euler         any K, h small
+hamiltonian       z+ = z - h s(K^T y + b); y+ = y + h s(K z+ + b)  verlet    any K, h w <= 2
+leapfrog          y+ = 2 y - y- - h^2 K^T s(K y + b)           leapfrog      any K, h w <= 2
+parabolic         y+ = y - h K^T s(K y + b)                    euler         any K, h small
+================  ===========================================  ============  =============
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .activations import ActivationLike
+from .blocks import Init, StableBlock
+from .integrators import ForwardEuler, Leapfrog, Verlet
+from .layers import Antisymmetric, Conv, Dense, Gradient, Hamiltonian, Plain
+
+# scheme -> (layer function, integrator, antisymmetric parametrisation?)
+SCHEMES: dict[str, tuple[type, type, bool]] = {
+    "resnet": (Plain, ForwardEuler, False),
+    "antisymmetric": (Plain, ForwardEuler, True),
+    "hamiltonian": (Hamiltonian, Verlet, False),
+    "leapfrog": (Gradient, Leapfrog, False),
+    "parabolic": (Gradient, ForwardEuler, False),
+}
+
+
+class SchemeBlock(StableBlock):
+    """A StableBlock built from a row of ``SCHEMES`` (set by the subclass)."""
+
+    scheme = ""
+    operator_type: type = Dense
+
+    def __init__(
+        self, width: int, depth: int, T: float, activation: ActivationLike = "tanh",
+        bias: str = "scalar", init: Init = None, *, gamma: float = 2e-4, **operator_kwargs: Any,
+    ) -> None:
+        field_type, integrator_type, antisym = SCHEMES[self.scheme]
+        operator = self.operator_type(width, **operator_kwargs)
+        super().__init__(
+            field_type(operator, activation), integrator_type(), depth, T,
+            parametrization=Antisymmetric(gamma) if antisym else None, bias=bias, init=init,
+        )
+
+
+class ResNet(SchemeBlock):
+    """Forward Euler ResNet (PAPER.md 3.1): y_{j+1} = y_j + h sigma(K_j y_j + b_j).
+
+    Stable only if Re(lambda(K_j)) <= 0 and |1 + h lambda| <= 1; may explode or vanish.
+    """
+
+    scheme = "resnet"
+
+
+class AntisymmetricResNet(SchemeBlock):
+    """Antisymmetric ResNet (PAPER.md 3.2, eq. 4.12), forward Euler on
+    y_{j+1} = y_j + h sigma(1/2 (K_j - K_j^T - gamma I) y_j + b_j).
+
+    The operator's eigenvalues have real part -gamma/2 for any K: no growth, no decay
+    beyond the small damping that makes forward Euler stable.
+    """
+
+    scheme = "antisymmetric"
+
+    def __init__(
+        self, width: int, depth: int, T: float, gamma: float = 2e-4,
+        activation: ActivationLike = "tanh", bias: str = "scalar", init: Init = None,
+        **operator_kwargs: Any,
+    ) -> None:
+        super().__init__(width, depth, T, activation, bias, init, gamma=gamma, **operator_kwargs)
+
+
+class HamiltonianNet(SchemeBlock):
+    """Hamiltonian network, Verlet (PAPER.md 3.3), z_0 = 0:
+    z_{j+1} = z_j - h sigma(K_j^T y_j + b_j),  y_{j+1} = y_j + h sigma(K_j z_{j+1} + b_j).
+
+    Purely imaginary Jacobian spectrum for any K; exactly invertible. ``forward`` returns
+    y_N; ``forward(x, return_state=True)`` also returns ``(z_N, y_N)``.
+    """
+
+    scheme = "hamiltonian"
+
+
+class LeapfrogNet(SchemeBlock):
+    """Second-order network, leapfrog (PAPER.md 3.4), y_{-1} = y_0:
+    y_{j+1} = 2 y_j - y_{j-1} - h^2 K_j^T sigma(K_j y_j + b_j).
+
+    The force has a symmetric negative semi-definite Jacobian for any K: the network
+    oscillates rather than grows; exactly invertible.
+    """
+
+    scheme = "leapfrog"
+
+
+class ParabolicResNet(SchemeBlock):
+    """Parabolic network (PAPER.md 3.5): y_{j+1} = y_j - h K_j^T sigma(K_j y_j + b_j).
+
+    Symmetric negative semi-definite Jacobian for any K: stable (smoothing) for small h.
+    """
+
+    scheme = "parabolic"
+
+
+class _ConvMixin:
+    operator_type = Conv
+
+
+class ConvResNet(_ConvMixin, ResNet):
+    """ResNet with K_j a 3x3 convolution C -> C (zero padding 1); input [B, C, H, W]."""
+
+
+class ConvAntisymmetricResNet(_ConvMixin, AntisymmetricResNet):
+    """Antisymmetric ResNet with the operator 1/2 (conv_K - conv_K^T) - gamma/2 I."""
+
+
+class ConvHamiltonianNet(_ConvMixin, HamiltonianNet):
+    """Hamiltonian network with K_j a 3x3 convolution and K_j^T its transposed convolution."""
+
+
+class ConvLeapfrogNet(_ConvMixin, LeapfrogNet):
+    """Leapfrog network with K_j a 3x3 convolution and K_j^T its transposed convolution."""
+
+
+class ConvParabolicResNet(_ConvMixin, ParabolicResNet):
+    """Parabolic network with K_j a 3x3 convolution and K_j^T its transposed convolution."""
+
+
+DENSE_BLOCKS = {
+    "resnet": ResNet, "antisymmetric": AntisymmetricResNet, "hamiltonian": HamiltonianNet,
+    "leapfrog": LeapfrogNet, "parabolic": ParabolicResNet,
+}
+CONV_BLOCKS = {
+    "resnet": ConvResNet, "antisymmetric": ConvAntisymmetricResNet,
+    "hamiltonian": ConvHamiltonianNet, "leapfrog": ConvLeapfrogNet,
+    "parabolic": ConvParabolicResNet,
+}
