@@ -1,0 +1,60 @@
+"""The ``stablenet`` command line: one module per command in this package.
+
+A command module defines ``COMMAND`` (its name), ``HELP`` (one line), ``add_arguments(parser)``
+and ``run(args) -> int``; it is found automatically. Heavy imports (matplotlib, tqdm) stay
+inside ``run``. A user mistake (:class:`stablenet.errors.UserError`) prints its message and
+exits with code 2, without a traceback; a bug still shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from ..errors import UserError
+
+
+def _command_modules() -> list:
+    modules = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "COMMAND"):
+            modules.append(module)
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="stablenet",
+        description="Stable deep network architectures as discretised ODEs "
+        "(Haber & Ruthotto 2018): train, reproduce the paper, analyse stability, plot.",
+    )
+    parser.add_argument("--version", action="version", version=f"stablenet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module in _command_modules():
+        p = sub.add_parser(module.COMMAND, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stablenet`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except UserError as exc:
+        print(f"stablenet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"stablenet {args.command}: interrupted", file=sys.stderr)
+        return 130
