@@ -1,0 +1,45 @@
+"""Regularisers of PAPER.md section 4.
+
+* Time smoothness of the stacked block weights, a discretisation (independent of N) of
+  alpha/2 * int |d theta/dt|^2 dt:
+
+      R_theta = alpha / (2 h) * sum_{j=0}^{N-2} ( |K_{j+1} - K_j|_F^2 + |b_{j+1} - b_j|^2 )
+
+* Classifier weight decay: beta / 2 * (|W|_F^2 + |mu|^2).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ..blocks import StableBlock
+
+
+def time_difference_norm(theta: Tensor) -> Tensor:
+    """sum_j |theta_{j+1} - theta_j|^2 over the stacked dim 0."""
+    return (theta[1:] - theta[:-1]).pow(2).sum()
+
+
+def smoothness(block: StableBlock, alpha: float) -> Tensor:
+    """alpha / (2h) * sum_j (|K_{j+1} - K_j|^2 + |b_{j+1} - b_j|^2) of one block."""
+    total = time_difference_norm(block.K) + time_difference_norm(block.b)
+    return (alpha / (2.0 * block.h)) * total
+
+
+def weight_decay(classifier: nn.Linear, beta: float) -> Tensor:
+    """beta / 2 * (|W|_F^2 + |mu|^2)."""
+    total = classifier.weight.pow(2).sum()
+    if classifier.bias is not None:
+        total = total + classifier.bias.pow(2).sum()
+    return 0.5 * beta * total
+
+
+def regularization(model: nn.Module, alpha: float, beta: float) -> Tensor:
+    """R = sum over the model's blocks of the smoothness term + classifier weight decay."""
+    reg = model.classifier.weight.new_zeros(())
+    if alpha:
+        for block in model.blocks:
+            reg = reg + smoothness(block, alpha)
+    if beta:
+        reg = reg + weight_decay(model.classifier, beta)
+    return reg
