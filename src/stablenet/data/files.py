@@ -24,7 +24,18 @@ def _x_tensor(x: np.ndarray, key: str, path: Path) -> torch.Tensor:
         raise DataError(f"{path}: {key} has dtype {x.dtype}; features must be numeric")
     if x.dtype == np.uint8 and x.ndim == 4:
         return torch.from_numpy(x.astype(np.float32) / 255.0)  # 8-bit images -> [0, 1]
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    return _float32(x, f"{path}: {key}")
+
+
+def _float32(x: np.ndarray, what: str) -> torch.Tensor:
+    """Cast to float32, refusing finite values too large for it (they would become Inf)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.ascontiguousarray(x, dtype=np.float32)
+    if x.dtype.kind == "f" and np.isinf(out).sum() != np.isinf(x).sum():
+        raise DataError(
+            f"{what}: values beyond the float32 range (|x| > 3.4e38); rescale the features"
+        )
+    return torch.from_numpy(out)
 
 
 def _y_tensor(y: np.ndarray, key: str, path: Path) -> torch.Tensor:
@@ -211,7 +222,7 @@ def load_csv(
         )
     perm = np.random.default_rng(seed).permutation(n)
     val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-    x_t, y_t = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y)
+    x_t, y_t = _float32(x, str(path)), torch.from_numpy(y)
     y_tr, y_va = y_t[train], y_t[val]
     if num_classes is None:
         num_classes = infer_num_classes(y_tr, y_va, path)
