@@ -1,0 +1,64 @@
+"""Free and antisymmetric parametrisations of K (PAPER.md 3.2, 3.6)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import stablenet
+from stablenet.errors import ConfigError, ConfigTypeError
+from stablenet.layers import Antisymmetric, Conv, Dense, Free
+
+
+def materialise(op: Conv, K: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    """The matrix of the applied convolution on images of ``shape``, through basis vectors."""
+    n = shape[0] * shape[1] * shape[2]
+    return op.apply(K, torch.eye(n).reshape(n, *shape)).reshape(n, n).T
+
+
+@pytest.mark.parametrize("gamma", [0.0, 2e-4, 0.3])
+def test_dense_antisymmetric_spectrum(float64, gamma):
+    """Eigenvalues of 1/2 (K - K^T - gamma I) have real part exactly -gamma/2."""
+    gen = torch.Generator().manual_seed(1)
+    K = torch.randn(4, 6, 6, generator=gen)
+    A = Antisymmetric(gamma)(K, Dense(6))
+    torch.testing.assert_close(A, 0.5 * (K - K.transpose(1, 2) - gamma * torch.eye(6)))
+    eig = torch.linalg.eigvals(A)
+    torch.testing.assert_close(eig.real, torch.full((4, 6), -gamma / 2), rtol=0, atol=1e-12)
+    assert eig.imag.abs().max() > 0.5  # K - K^T has a nontrivial imaginary spectrum
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.3])
+def test_conv_antisymmetric_spectrum(float64, gamma):
+    """Materialised on a 2-channel 4x4 image, the operator is 1/2 (M - M^T) - gamma/2 I."""
+    gen = torch.Generator().manual_seed(2)
+    op = Conv(2)
+    K = torch.randn(op.weight_shape, generator=gen)
+    M = materialise(op, K, (2, 4, 4))
+    A = materialise(op, Antisymmetric(gamma)(K, op), (2, 4, 4))
+    torch.testing.assert_close(A, 0.5 * (M - M.T) - 0.5 * gamma * torch.eye(32), rtol=0,
+                               atol=1e-12)
+    eig = torch.linalg.eigvals(A)
+    torch.testing.assert_close(eig.real, torch.full((32,), -gamma / 2), rtol=0, atol=1e-12)
+    assert eig.imag.abs().max() > 0.5
+
+
+def test_block_weights_apply_the_parametrisation(float64):
+    block = stablenet.AntisymmetricResNet(3, 4, 1.0, gamma=0.1)
+    A, b = block.weights()
+    K = block.K.detach()
+    torch.testing.assert_close(A, 0.5 * (K - K.transpose(1, 2)) - 0.05 * torch.eye(3))
+    assert b is block.b
+    free = stablenet.ResNet(3, 4, 1.0)
+    assert free.weights()[0] is free.K
+    assert Free()(K, Dense(3)) is K
+
+
+@pytest.mark.parametrize("gamma, error", [(-1e-3, ConfigError), (float("nan"), ConfigError),
+                                          (float("inf"), ConfigError), ("0.1", ConfigTypeError),
+                                          (True, ConfigTypeError)])
+def test_bad_gamma_raises(gamma, error):
+    with pytest.raises(error, match="gamma"):
+        Antisymmetric(gamma)
+    with pytest.raises(error, match="gamma"):
+        stablenet.AntisymmetricResNet(2, 3, 1.0, gamma=gamma)
