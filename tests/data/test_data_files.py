@@ -187,6 +187,8 @@ def test_load_dataset_names_and_errors(tmp_path):
     assert load_dataset("swissroll").n_train == 513
     with pytest.raises(ConfigError, match="ellipses, swissroll, peaks, mnist, fashion-mnist"):
         load_dataset("cifar10")
+    with pytest.raises(ConfigError, match="string or path"):
+        load_dataset(3)
     with pytest.raises(ConfigError, match="n_tran"):
         load_dataset("ellipses", n_tran=3)
     with pytest.raises(ConfigError, match="does not take"):

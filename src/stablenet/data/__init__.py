@@ -70,7 +70,7 @@ def load_dataset(
     is ignored by the deterministic ones. ``kwargs`` go to the loader, e.g. ``n_train``
     for the generators, ``limit_train`` for MNIST, ``label`` for CSV files.
     """
-    text = os.fspath(name)
+    text = os.fspath(name) if isinstance(name, (str, os.PathLike)) else None
     if not isinstance(text, str):
         raise ConfigError(f"dataset name must be a string or path, got {name!r}")
     suffix = Path(text).suffix.lower()

@@ -12,7 +12,7 @@ code, where the inner structure gets label 1:
 * ``peaks``: label k = k-th of 5 equal-width bins of z, from the lowest values up.
 
 Random problems draw from ``numpy.random.default_rng(seed)``: the same seed gives the same
-data on every platform; the validation set is an independent draw after the training set.
+data; the validation set is an independent draw after the training set.
 """
 
 from __future__ import annotations
