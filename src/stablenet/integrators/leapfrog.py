@@ -2,7 +2,10 @@
 
     y_{j+1} = 2 y_j - y_{j-1} + h^2 F_j(y_j)     (network: F = -K^T sigma(K y + b))
 
-Order 2, explicit, exactly invertible: y_{j-1} = 2 y_j - y_{j+1} + h^2 F_j(y_j).
+The step rule is second order (``order = 2``: from consistent y_{-1}, y_0 the global error
+is O(h^2)); the network's start y_{-1} = y_0 (the authors' code) is a first-order
+approximation of zero initial velocity, so the block's y_N converges at first order to the
+ODE with y'(0) = 0. Explicit, exactly invertible: y_{j-1} = 2 y_j - y_{j+1} + h^2 F_j(y_j).
 For F with Jacobian -K^T D K (negative semi-definite) the first-order eigenvalues are
 +-i w with w^2 the eigenvalues of K^T D K; the scheme is stable iff h w <= 2.
 """

@@ -3,7 +3,10 @@
     z_{j+1} = z_j + h dz(y_j)          (Hamiltonian: -h sigma(K_j^T y_j + b_j))
     y_{j+1} = y_j + h dy(z_{j+1})      (Hamiltonian:  h sigma(K_j z_{j+1} + b_j))
 
-Order 2 on second-order problems (as a leapfrog scheme), explicit and exactly invertible:
+The step rule is second order (``order = 2``: from a consistent start z_0 = z(-h/2) the
+global error is O(h^2)). The network's start z_0 = 0 (the authors' code) puts an O(h) error
+into the starting velocity, so the block's y_N converges at first order to the ODE with
+z(0) = 0; it is still a stable, exactly invertible map. Explicit and exactly invertible:
 y_j = y_{j+1} - h dy(z_{j+1}), then z_j = z_{j+1} - h dz(y_j).
 Stable on eigenvalues +-i w iff h |w| <= 2; it is unstable for any eigenvalue with
 nonzero real part of either sign, since the map is volume preserving.
