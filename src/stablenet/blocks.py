@@ -5,13 +5,16 @@
 The weights are stacked in time: ``K: [N, *operator.weight_shape]`` and ``b: [N]``
 (``bias="scalar"``, one scalar per layer as in the paper) or ``[N, width]``
 (``bias="feature"``).
+
+The memory mode (``memory="store" | "checkpoint" | "reversible"``, see
+:mod:`stablenet.memory`) only changes what the backward pass keeps, never the values.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -21,6 +24,13 @@ from .errors import ConfigError, ConfigTypeError
 from .integrators.base import Integrator, State
 from .layers.operators import check_positive_int
 from .layers.parametrizations import Free
+from .memory import (
+    DRIFT_TOL,
+    checkpointed_steps,
+    resolve_memory,
+    reversible_integrate,
+    segment_length,
+)
 
 Init = Callable[[Tensor], Any] | Tensor | None
 BIAS_MODES = ("scalar", "feature")
@@ -48,11 +58,17 @@ class StableBlock(nn.Module):
         init: ``None`` for the default (entries of K i.i.d. N(0, 1 / fan_in), b = 0), a
             callable applied in place to the stacked ``K`` (like ``nn.init`` functions),
             or a tensor of K's shape to copy.
+        memory: what backward keeps (see :meth:`set_memory`): ``"store"`` every state
+            (default, fastest), ``"checkpoint"`` every k-th, ``"reversible"`` only the last.
+        checkpoint: segment length k of checkpoint mode (implies ``memory="checkpoint"``;
+            ``None`` there means k = ceil(sqrt(depth))).
+        reversible: shorthand for ``memory="reversible"`` (Verlet and leapfrog only).
     """
 
     def __init__(
         self, field: Any, integrator: Integrator, depth: int, T: float, *,
         parametrization: Any = None, bias: str = "scalar", init: Init = None,
+        memory: str = "store", checkpoint: int | None = None, reversible: bool = False,
     ) -> None:
         super().__init__()
         self.depth = check_positive_int("depth", depth)
@@ -67,6 +83,38 @@ class StableBlock(nn.Module):
         self.K = nn.Parameter(torch.empty(self.depth, *self.operator.weight_shape))
         self.b = nn.Parameter(torch.zeros(self.depth, *self.operator.bias_shape(bias)))
         self.reset_parameters(init)
+        self.set_memory(memory, checkpoint=checkpoint, reversible=reversible)
+
+    def set_memory(
+        self, memory: str = "store", *, checkpoint: int | None = None, reversible: bool = False,
+        drift_tol: float = DRIFT_TOL,
+    ) -> None:
+        """Choose what the backward pass keeps; values and gradients do not change.
+
+        * ``"store"``: every state (ordinary autograd), activation memory O(N).
+        * ``"checkpoint"``: every k-th state (``checkpoint=k``, default ceil(sqrt(N))),
+          segments recomputed in backward: memory O(N / k + k), one extra forward.
+        * ``"reversible"`` (``reversible=True``): only the final state; each layer's input
+          is reconstructed by the exact inverse step, memory O(1) in N. Needs an
+          invertible integrator (Verlet, leapfrog). If the reconstructed initial state is
+          off by more than ``drift_tol`` (relative), the backward is redone in float64.
+
+        Without grad mode, and with ``return_trajectory=True`` (the trajectory is itself
+        O(N)), every mode runs the store loop.
+        """
+        self.memory, self.checkpoint = resolve_memory(
+            self.integrator, memory, checkpoint, reversible
+        )
+        if isinstance(drift_tol, bool) or not isinstance(drift_tol, (int, float)) or not (
+            drift_tol >= 0
+        ):
+            raise ConfigError(f"drift_tol must be a number >= 0 (or inf), got {drift_tol!r}")
+        self.drift_tol = float(drift_tol)
+        self.last_drift = math.nan  # set by each reversible backward pass
+
+    @property
+    def reversible(self) -> bool:
+        return self.memory == "reversible"
 
     @property
     def h(self) -> float:
@@ -106,17 +154,38 @@ class StableBlock(nn.Module):
         ``return_state`` also the integrator's full final state (e.g. ``(z_N, y_N)``).
         """
         self.operator.check_input(x)
-        integ, field, h = self.integrator, self.field, self.h
+        integ = self.integrator
         K, b = self.weights()
-        Ks, bs = K.unbind(0), b.unbind(0)
-        state = integ.init(x)
-        trajectory = [integ.output(state)] if return_trajectory else None
-        for j in range(self.depth):
+        trajectory = None
+        if self.memory == "store" or return_trajectory or not torch.is_grad_enabled():
+            state = integ.init(x)
+            trajectory = [integ.output(state)] if return_trajectory else None
+            state = self.steps(state, K.unbind(0), b.unbind(0), 0, self.depth, trajectory)
+        elif self.memory == "reversible":
+            state = reversible_integrate(self, x, K, b)
+        else:
+            k = segment_length(self.depth, self.checkpoint)
+            state = checkpointed_steps(
+                self.steps, integ.init(x), K.unbind(0), b.unbind(0), self.depth, k
+            )
+        out = torch.stack(trajectory) if trajectory is not None else integ.output(state)
+        return (out, state) if return_state else out
+
+    def steps(
+        self, state: State, Ks: Sequence[Tensor], bs: Sequence[Tensor], start: int, stop: int,
+        trajectory: list[Tensor] | None = None,
+    ) -> State:
+        """The loop: apply layers ``start..stop-1`` (weights ``Ks[j], bs[j]``) to ``state``.
+
+        Appends each new output y_{j+1} to ``trajectory`` if given. Every memory mode runs
+        its steps through here.
+        """
+        integ, field, h = self.integrator, self.field, self.h
+        for j in range(start, stop):
             state = integ.step(field, (Ks[j], bs[j]), h, state)
             if trajectory is not None:
                 trajectory.append(integ.output(state))
-        out = torch.stack(trajectory) if trajectory is not None else integ.output(state)
-        return (out, state) if return_state else out
+        return state
 
     def inverse(self, state: State, stop: int = 0) -> State:
         """Run the inverse steps from the final full state back to layer ``stop``."""
@@ -140,5 +209,7 @@ class StableBlock(nn.Module):
         return (
             f"{self.field!r}, {self.integrator.name}, parametrization={self.parametrization!r}, "
             f"depth={self.depth}, T={self.T:g}, h={self.h:g}, bias={self.bias_mode}"
+            + (f", memory={self.memory}" if self.memory != "store" else "")
+            + (f", checkpoint={self.checkpoint}" if self.checkpoint is not None else "")
         )
 

@@ -35,20 +35,26 @@ SCHEMES: dict[str, tuple[type, type, bool]] = {
 
 
 class SchemeBlock(StableBlock):
-    """A StableBlock built from a row of ``SCHEMES`` (set by the subclass)."""
+    """A StableBlock built from a row of ``SCHEMES`` (set by the subclass).
+
+    ``memory`` / ``checkpoint=k`` / ``reversible=True`` choose what backward keeps (see
+    :meth:`StableBlock.set_memory`); ``reversible`` only for hamiltonian and leapfrog.
+    """
 
     scheme = ""
     operator_type: type = Dense
 
     def __init__(
         self, width: int, depth: int, T: float, activation: ActivationLike = "tanh",
-        bias: str = "scalar", init: Init = None, *, gamma: float = 2e-4, **operator_kwargs: Any,
+        bias: str = "scalar", init: Init = None, *, gamma: float = 2e-4, memory: str = "store",
+        checkpoint: int | None = None, reversible: bool = False, **operator_kwargs: Any,
     ) -> None:
         field_type, integrator_type, antisym = SCHEMES[self.scheme]
         operator = self.operator_type(width, **operator_kwargs)
         super().__init__(
             field_type(operator, activation), integrator_type(), depth, T,
             parametrization=Antisymmetric(gamma) if antisym else None, bias=bias, init=init,
+            memory=memory, checkpoint=checkpoint, reversible=reversible,
         )
 
 

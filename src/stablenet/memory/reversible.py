@@ -1,0 +1,202 @@
+"""Reversible backpropagation: memory independent of depth for invertible integrators.
+
+The forward pass runs the N steps without autograd and keeps only the final full
+state S_N (Verlet: (z_N, y_N); leapfrog: (y_{N-1}, y_N)) and the input x. The backward
+pass walks j = N-1, ..., 0 and, for each layer,
+
+1. reconstructs the layer's input S_j = Phi_j^{-1}(S_{j+1}) by the exact inverse step,
+2. recomputes that one step with autograd (weights K_j, b_j) and pulls the cotangent
+   back: g_j = (dPhi_j / dS_j)^T g_{j+1}, dL/dK_j = (dPhi_j / dK_j)^T g_{j+1} (same for b_j),
+
+and finally maps g_0 through the initial state S_0 = init(x): for Verlet z_0 = 0 is a
+constant, so dL/dx = g_{y_0}; for leapfrog y_{-1} = y_0 = x, so dL/dx = g_{y_{-1}} + g_{y_0}.
+Only O(1) states are alive at any time (Chang et al., AAAI 2018).
+
+For Verlet and leapfrog, steps 1 and 2 share their field evaluations: both steps are
+shears whose inverse evaluates the field at the same point as the forward step
+(z_{j+1} for dy, y_j for dz; y_j for the leapfrog force), so the inverse step itself
+records the graph and no separate recomputation is needed (one forward-cost per layer
+instead of two). Any other invertible integrator uses the generic
+``inverse_step`` + recompute rule.
+
+Floating point makes the reconstruction inexact: the relative error of the reconstructed
+S_0 (the *drift*, ||S_0^rec - init(x)|| / ||x||) is measured at the end of every
+backward pass and stored as ``block.last_drift`` (in the input's dtype). If it exceeds
+``block.drift_tol`` (default ``DRIFT_TOL``) and the computation was not already in
+float64, the pass is redone in float64 (forward from x, then backward: one more forward
+and backward, memory still O(1) in N) with a warning; in float64 a drift above the
+tolerance only warns.
+The reconstruction error is a good proxy for the gradient's relative error; see
+BENCHMARKS.md (Memory) for measured values.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from ..integrators import Leapfrog, Verlet
+from ..integrators.base import State
+
+DRIFT_TOL = 1e-4
+"""Relative reconstruction error ||S_0^rec - S_0|| / ||x|| above which float64 is used."""
+
+AdjointStep = Callable[..., tuple[State, State, Tensor, Tensor]]
+
+
+def _vjp(outputs: Sequence[Tensor], inputs: Sequence[Tensor], cotangents: Sequence[Tensor]):
+    """(d outputs / d inputs)^T cotangents, with zeros for inputs that do not matter."""
+    pairs = [(o, c) for o, c in zip(outputs, cotangents, strict=True) if o.requires_grad]
+    grads = torch.autograd.grad(
+        [o for o, _ in pairs], list(inputs), [c for _, c in pairs], allow_unused=True
+    ) if pairs else [None] * len(inputs)
+    return tuple(
+        torch.zeros_like(i) if g is None else g for i, g in zip(inputs, grads, strict=True)
+    )
+
+
+def _leaves(*tensors: Tensor) -> tuple[Tensor, ...]:
+    return tuple(t.detach().requires_grad_() for t in tensors)
+
+
+def generic_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State, g: State):
+    """S_j = inverse_step(S_{j+1}); recompute step j from S_j with autograd; pull g back."""
+    prev = integ.inverse_step(field, w, h, state)
+    with torch.enable_grad():
+        leaves = _leaves(*prev, *w)
+        out = integ.step(field, leaves[-2:], h, leaves[:-2])
+        grads = _vjp(out, leaves, g)
+    return prev, grads[:-2], grads[-2], grads[-1]
+
+
+def verlet_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State, g: State):
+    """Verlet step j backwards. Forward: z1 = z0 + h dz(y0), y1 = y0 + h dy(z1).
+
+    y0 = y1 - h dy(z1), z0 = z1 - h dz(y0);
+    g_z1 += h J_dy(z1)^T g_y1, then g_y0 = g_y1 + h J_dz(y0)^T g_z1, g_z0 = g_z1.
+    """
+    (z1, y1), (gz1, gy1) = state, g
+    with torch.enable_grad():
+        z1l, K, b = _leaves(z1, *w)
+        a = field.dy((K, b), z1l)
+    y0 = y1 - h * a.detach()
+    with torch.enable_grad():
+        y0l = _leaves(y0)[0]
+        c = field.dz((K, b), y0l)
+    z0 = z1 - h * c.detach()
+    dz1, dK1, db1 = _vjp((a,), (z1l, K, b), (h * gy1,))
+    gz1 = gz1 + dz1
+    dy0, dK2, db2 = _vjp((c,), (y0l, K, b), (h * gz1,))
+    return (z0, y0), (gz1, gy1 + dy0), dK1 + dK2, db1 + db2
+
+
+def leapfrog_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State, g: State):
+    """Leapfrog step j backwards. Forward: (y_{j-1}, y_j) -> (y_j, 2 y_j - y_{j-1} + h^2 F(y_j)).
+
+    y_{j-1} = 2 y_j - y_{j+1} + h^2 F(y_j);
+    g_{y_{j-1}} = -g_{j+1}, g_{y_j} = g_j + 2 g_{j+1} + h^2 J_F(y_j)^T g_{j+1}.
+    """
+    (y, y_next), (g_y, g_next) = state, g
+    with torch.enable_grad():
+        yl, K, b = _leaves(y, *w)
+        force = field((K, b), yl)
+    y_prev = 2.0 * y - y_next + (h * h) * force.detach()
+    dy, dK, db = _vjp((force,), (yl, K, b), ((h * h) * g_next,))
+    return (y_prev, y), (-g_next, g_y + 2.0 * g_next + dy), dK, db
+
+
+ADJOINT_STEPS: dict[type, AdjointStep] = {
+    Verlet: verlet_adjoint_step, Leapfrog: leapfrog_adjoint_step,
+}
+"""Fused backward rules by exact integrator type; others use :func:`generic_adjoint_step`."""
+
+
+class _Cast(Sequence):
+    """``stack[j]`` cast to ``dtype`` on access (no full-size copy of the weights)."""
+
+    def __init__(self, stack: Tensor, dtype: torch.dtype) -> None:
+        self.stack, self.dtype = stack, dtype
+
+    def __len__(self) -> int:
+        return self.stack.shape[0]
+
+    def __getitem__(self, j):
+        return self.stack[j].to(self.dtype)
+
+
+def _forward(block: Any, x: Tensor, K: Tensor, b: Tensor, dtype: torch.dtype) -> State:
+    Ks, bs = _Cast(K, dtype), _Cast(b, dtype)
+    return block.steps(block.integrator.init(x.to(dtype)), Ks, bs, 0, block.depth)
+
+
+def _backward(block: Any, state: State, g: State, x: Tensor, K: Tensor, b: Tensor):
+    """The sweep j = N-1..0 in the dtype of ``state``: (dL/dx, dL/dK, dL/db, drift)."""
+    integ, field, h, dtype = block.integrator, block.field, block.h, state[0].dtype
+    adjoint_step = ADJOINT_STEPS.get(type(integ), generic_adjoint_step)
+    g = tuple(c.to(dtype) for c in g)
+    gK, gb = torch.empty_like(K), torch.empty_like(b)
+    for j in range(block.depth - 1, -1, -1):
+        w = (K[j].to(dtype), b[j].to(dtype))
+        state, g, gK[j], gb[j] = adjoint_step(integ, field, w, h, state, g)
+    with torch.enable_grad():
+        x0 = _leaves(integ.output(state))[0]
+        (gx,) = _vjp(integ.init(x0), (x0,), g)
+    true = integ.init(x.to(dtype))
+    err = sum(float(torch.sum((s - t) ** 2)) for s, t in zip(state, true, strict=True))
+    drift = err**0.5 / max(float(torch.linalg.vector_norm(x)), torch.finfo(dtype).tiny)
+    return gx.to(x.dtype), gK, gb, drift
+
+
+class ReversibleIntegration(torch.autograd.Function):
+    """``apply(block, x, K, b)`` -> the block's final full state, backpropagated reversibly.
+
+    ``K``, ``b`` are the applied weight stacks (``block.weights()``), so autograd
+    differentiates the parametrisation outside this function.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, block: Any, x: Tensor, K: Tensor, b: Tensor) -> State:
+        state = _forward(block, x, K, b, x.dtype)
+        state = tuple(s.clone() if s is x else s for s in state)  # never return the input
+        ctx.block = block
+        ctx.save_for_backward(x, K, b, *state)
+        return state
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, *cotangents: Tensor | None):
+        x, K, b, *final = ctx.saved_tensors
+        block = ctx.block
+        g = tuple(
+            torch.zeros_like(s) if c is None else c
+            for s, c in zip(final, cotangents, strict=True)
+        )
+        gx, gK, gb, drift = _backward(block, tuple(final), g, x, K, b)
+        block.last_drift = drift
+        if drift > block.drift_tol and x.dtype != torch.float64:
+            warnings.warn(
+                "reversible backward: the reconstructed initial state drifted beyond "
+                "drift_tol; redoing this backward pass in float64 (slower, same memory). "
+                "block.last_drift has the value; raise drift_tol to accept the error.",
+                RuntimeWarning, stacklevel=2,
+            )
+            state = _forward(block, x, K, b, torch.float64)
+            gx, gK, gb, drift = _backward(block, state, g, x, K, b)
+        elif drift > block.drift_tol:
+            warnings.warn(
+                "reversible backward: the reconstructed initial state drifted beyond "
+                "drift_tol even in float64; gradients may be inaccurate. Use "
+                "memory='checkpoint' or a smaller step h = T / N.",
+                RuntimeWarning, stacklevel=2,
+            )
+        return None, gx, gK, gb
+
+
+def reversible_integrate(block: Any, x: Tensor, K: Tensor, b: Tensor) -> State:
+    """The final full state of ``block`` from ``x``, with O(1)-in-depth activation memory."""
+    return ReversibleIntegration.apply(block, x, K, b)
