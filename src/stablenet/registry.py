@@ -37,12 +37,16 @@ def build_block(
 def build_model(
     arch: str, input_shape: Sequence[int], num_classes: int, width: int | Sequence[int],
     depth: int | Sequence[int], T: float, activation: str = "tanh", bias: str = "scalar",
-    gamma: float = 2e-4, opening: str = "pad",
+    gamma: float = 2e-4, opening: str = "pad", memory: str = "store",
+    checkpoint: int | None = None, reversible: bool = False,
 ) -> Model:
     """A classifier for inputs of ``input_shape`` (``(n,)`` features or ``(C, H, W)`` images).
 
     For images ``width`` is the channel list of the stages (an int means one stage) and
-    ``depth`` the number of layers per stage (an int or one per stage).
+    ``depth`` the number of layers per stage (an int or one per stage). ``memory``,
+    ``checkpoint=k`` and ``reversible=True`` set every block's memory mode
+    (:meth:`StableBlock.set_memory`); the config records the resolved ``memory`` and
+    ``checkpoint``.
     """
     config = dict(
         arch=_check_arch(arch), input_shape=[int(s) for s in input_shape],
@@ -51,10 +55,12 @@ def build_model(
         bias=bias, gamma=gamma, opening=opening,
     )
     extra = {"gamma": gamma} if arch == "antisymmetric" else {}
+    extra.update(memory=memory, checkpoint=checkpoint, reversible=reversible)
     if len(input_shape) == 1:
         if not isinstance(width, int) or not isinstance(depth, int):
             raise ConfigError("a dense model takes one integer width and one integer depth")
         block = build_block(arch, width, depth, T, activation=activation, bias=bias, **extra)
+        config.update(memory=block.memory, checkpoint=block.checkpoint)
         return StableClassifier(block, input_shape[0], num_classes, opening, config)
     if len(input_shape) != 3:
         raise ConfigError(f"input_shape must be (features,) or (C, H, W), got {input_shape}")
@@ -66,6 +72,7 @@ def build_model(
         build_block(arch, c, n, T, conv=True, activation=activation, bias=bias, **extra)
         for c, n in zip(widths, depths, strict=False)
     ]
+    config.update(memory=blocks[0].memory, checkpoint=blocks[0].checkpoint)
     return StableImageNet(blocks, input_shape[0], num_classes, config)
 
 
