@@ -1,8 +1,8 @@
-"""Small linear-algebra kernels in torch: Jacobian-vector products, materialisation, Arnoldi.
+"""Small linear-algebra kernels in torch: Jacobians of row-wise maps, Arnoldi, power iteration.
 
-A *linear map* here is a function ``matvec(V) -> A V`` acting on ``V: [S, k, m]``: S
-independent maps (one per data sample) applied to k row vectors of length m each, so
-``materialize`` is ``matvec(I).mT`` (all S matrices at once) and Arnoldi uses S = k = 1.
+Every map here acts row-wise on a batch (as every field and block does), so the Jacobian
+of one sample is found from one batched reverse-mode pass: repeat the sample n times,
+and backpropagate the n unit vectors, one per copy: copy k returns J^T e_k = row k of J.
 """
 
 from __future__ import annotations
@@ -13,38 +13,53 @@ import torch
 from torch import Tensor
 
 MatVec = Callable[[Tensor], Tensor]
+RowMap = Callable[[Tensor], Tensor]
 
 
-def jvp_rows(fn: Callable[[Tensor], Tensor], points: Tensor, V: Tensor) -> Tensor:
-    """(d fn / d y at ``points[s]``) v for every row v of ``V[s]``; ``V: [S, k, n]``.
-
-    ``fn`` maps a batch ``[B, *shape]`` row-wise (as every field does); ``points: [S, *shape]``
-    are repeated k times each and pushed forward with ``torch.func.jvp`` (forward-mode AD)
-    in one call. Returns ``[S, k, n]``.
-    """
-    S, k = V.shape[:2]
-    shape = points.shape[1:]
-    primal = points.unsqueeze(1).expand(S, k, *shape).reshape(S * k, *shape).clone()
-    _, out = torch.func.jvp(fn, (primal,), (V.reshape(S * k, *shape),))
-    return out.reshape(S, k, -1)
+def repeat_points(points: Tensor, n: int) -> Tensor:
+    """``[S, *shape] -> [S * n, *shape]``: each point repeated n times (a fresh leaf)."""
+    S, shape = points.shape[0], points.shape[1:]
+    return points.detach().unsqueeze(1).expand(S, n, *shape).reshape(S * n, *shape).clone()
 
 
-def materialize(matvec: MatVec, S: int, m: int, like: Tensor, chunk: int = 1024) -> Tensor:
-    """The S matrices ``[S, m, m]`` of a linear map, from A e_k for the unit vectors e_k."""
-    eye = torch.eye(m, dtype=like.dtype, device=like.device)
-    cols = [matvec(eye[i : i + chunk].expand(S, -1, -1)) for i in range(0, m, chunk)]
-    return torch.cat(cols, dim=1).mT
+def unit_rows(S: int, n: int, like: Tensor) -> Tensor:
+    """``[S * n, n]``: the unit vectors e_0 .. e_{n-1}, once per point."""
+    return torch.eye(n, dtype=like.dtype, device=like.device).repeat(S, 1)
+
+
+def jacobians(fn: RowMap, points: Tensor) -> Tensor:
+    """``[S, n, n]``: the Jacobian of the row-wise map ``fn`` (output shaped like its input)
+    at each of the S points: one forward pass on the repeated points, one reverse pass."""
+    S, n = points.shape[0], points[0].numel()
+    with torch.enable_grad():
+        P = repeat_points(points, n).requires_grad_(True)
+        out = fn(P)
+        (rows,) = torch.autograd.grad(out, P, unit_rows(S, n, out).reshape(out.shape))
+    return rows.reshape(S, n, n)
+
+
+def transpose_action(fn: RowMap, point: Tensor) -> MatVec:
+    """u -> J^T u for the Jacobian J of ``fn`` at one point ``[1, *shape]`` (graph kept)."""
+    with torch.enable_grad():
+        P = point.detach().clone().requires_grad_(True)
+        out = fn(P)
+
+    def apply(u: Tensor) -> Tensor:
+        (g,) = torch.autograd.grad(out, P, u.reshape(out.shape), retain_graph=True)
+        return g.reshape(-1)
+
+    return apply
 
 
 def arnoldi_eigvals(
     matvec: MatVec, m: int, like: Tensor, steps: int = 40, seed: int = 0, tol: float = 1e-12,
 ) -> Tensor:
-    """Ritz values of A from a ``steps``-dimensional Krylov space (Arnoldi, CGS2).
+    """Ritz values of A (``matvec(v) = A v`` on vectors of length m) from a ``steps``-dimensional
+    Krylov space (Arnoldi with classical Gram-Schmidt applied twice).
 
     The Ritz values of the Hessenberg matrix H = Q^T A Q approximate the extreme (outer)
     eigenvalues of A first; when the Krylov space becomes invariant (breakdown) they are
-    exact eigenvalues. Returns ``steps`` complex values (fewer on breakdown, padded by
-    repeating the last one so every call has the same length).
+    exact. Returns ``steps`` complex values (on breakdown the last is repeated).
     """
     steps = min(steps, m)
     gen = torch.Generator().manual_seed(seed)
@@ -54,8 +69,8 @@ def arnoldi_eigvals(
     Q[:, 0] = q / q.norm()
     size = steps
     for j in range(steps):
-        w = matvec(Q[:, j].view(1, 1, m)).view(m)
-        for _ in range(2):  # classical Gram-Schmidt, twice (numerically orthogonal)
+        w = matvec(Q[:, j])
+        for _ in range(2):
             c = Q[:, : j + 1].T @ w
             w = w - Q[:, : j + 1] @ c
             H[: j + 1, j] += c
@@ -65,19 +80,15 @@ def arnoldi_eigvals(
             break
         Q[:, j + 1] = w / H[j + 1, j]
     ritz = torch.linalg.eigvals(H[:size, :size])
-    if size < steps:
-        ritz = torch.cat([ritz, ritz[-1:].expand(steps - size)])
-    return ritz
+    return torch.cat([ritz, ritz[-1:].expand(steps - size)]) if size < steps else ritz
 
 
-def power_singular(
-    forward: MatVec, adjoint: MatVec, v0: Tensor, iters: int = 20
-) -> tuple[Tensor, Tensor]:
+def power_singular(forward: MatVec, adjoint: MatVec, v0: Tensor, iters: int = 30) -> Tensor:
     """Largest singular value of a map A, per row of ``v0``, by power iteration on A^T A.
 
     ``forward(v) = A v`` and ``adjoint(u) = A^T u`` act row-wise on ``[B, ...]`` batches;
     each row is normalised separately, so B independent maps are iterated at once.
-    Returns (sigma [B], the right singular vector estimate [B, ...]).
+    Returns sigma ``[B]`` (= ||A v|| for the final unit v, a lower bound converging up).
     """
     def unit(v: Tensor) -> Tensor:
         return v / v.flatten(1).norm(dim=1).clamp_min(1e-300).view(-1, *[1] * (v.dim() - 1))
@@ -85,5 +96,4 @@ def power_singular(
     v = unit(v0)
     for _ in range(iters):
         v = unit(adjoint(forward(v)))
-    sigma = forward(v).flatten(1).norm(dim=1)
-    return sigma, v
+    return forward(v).flatten(1).norm(dim=1)

@@ -122,12 +122,13 @@ def stability_margins(
     return result[0] if single else result
 
 
-def instability_message(margins: BlockMargins, block_index: int = 0) -> str:
+def instability_message(margins: BlockMargins, block_index: int | None = None) -> str:
     """One paragraph: the first unstable layer, how unstable, and the fix."""
     j = margins.unstable_layers[0]
     lam = complex(margins.eigenvalues[j])
-    text = (
-        f"block {block_index}: {len(margins.unstable_layers)} of {len(margins.margins)} layers "
+    text = "" if block_index is None else f"block {block_index}: "
+    text += (
+        f"{len(margins.unstable_layers)} of {len(margins.margins)} layers "
         f"are unstable for {margins.integrator} at h = {margins.h:g} ({margins.source}); the "
         f"first is layer {j}: margin {float(margins.margins[j]):.3g} < 0 at lambda = "
         f"{lam.real:.4g}{lam.imag:+.4g}i. "

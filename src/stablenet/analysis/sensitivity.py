@@ -5,8 +5,8 @@
   batch), and the same ratio after every layer j (``profile``, mean over the deltas);
 * worst case: per sample, the largest singular value of the Jacobian dY_N/dY_0, by power
   iteration on J^T J with forward-mode (jvp) and reverse-mode (vjp) products
-  (``method="power"``), or from the explicitly built per-sample Jacobian (m jvps, one per
-  unit vector; ``method="exact"``, the default for states of size m <= 64).
+  (``method="power"``), or from the explicitly built per-sample Jacobian (one reverse pass
+  over m copies of each sample; ``method="exact"``, the default for states of size m <= 64).
 
 Blocks act on each sample separately, so the batch Jacobian is block diagonal and all
 samples are iterated at once. Everything runs in float64 (see :mod:`.network`).
@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from ..blocks import StableBlock
-from .linalg import jvp_rows, power_singular
+from .linalg import jacobians, power_singular
 from .network import analysis_copy, block_inputs, is_block, iterate_states, propagate
 
 EXACT_MAX = 64
@@ -70,10 +70,8 @@ def random_profile(block: StableBlock, y0: Tensor, n_random: int, eps: float,
 
 
 def exact_jacobians(block: StableBlock, y0: Tensor) -> Tensor:
-    """``[B, m, m]``: the Jacobian dY_N/dY_0 of every sample, one jvp per unit vector."""
-    m = y0[0].numel()
-    eye = torch.eye(m, dtype=y0.dtype).expand(len(y0), m, m)
-    return jvp_rows(lambda Y: propagate(block, Y), y0, eye).mT
+    """``[B, m, m]``: the Jacobian dY_N/dY_0 of every sample (reverse mode, m copies each)."""
+    return jacobians(lambda Y: propagate(block, Y), y0)
 
 
 def power_worst(block: StableBlock, y0: Tensor, iters: int, gen: torch.Generator) -> Tensor:
@@ -90,8 +88,7 @@ def power_worst(block: StableBlock, y0: Tensor, iters: int, gen: torch.Generator
         return vjp_fn(u)[0]
 
     v0 = torch.randn(y0.shape, generator=gen, dtype=y0.dtype)
-    sigma, _ = power_singular(forward, adjoint, v0, iters)
-    return sigma.detach()
+    return power_singular(forward, adjoint, v0, iters).detach()
 
 
 def block_sensitivity(
@@ -106,8 +103,7 @@ def block_sensitivity(
     if method == "auto":
         method = "exact" if y0[0].numel() <= EXACT_MAX else "power"
     if method == "exact":
-        with torch.no_grad():
-            worst = torch.linalg.matrix_norm(exact_jacobians(block, y0), ord=2)
+        worst = torch.linalg.matrix_norm(exact_jacobians(block, y0), ord=2)
     else:
         worst = power_worst(block, y0, n_power_iter, gen)
     return Sensitivity(profile[:, -1], profile.mean(dim=0), worst, method, eps)

@@ -7,19 +7,20 @@ For layer j with applied weights w_j = (K_j, b_j) (K_j after the parametrisation
   ``Gradient``: -K_j^T K_j; ``Hamiltonian``: [[0, K_j], [-K_j^T, 0]] acting on (y, z);
 * the **linearised Jacobian** at a state the data pass through:
   ``Plain``: diag(sigma'(K_j y_j + b_j)) K_j; ``Gradient``: -K_j^T diag(sigma'(.)) K_j;
-  partitioned fields: [[0, d dy/dz (z_j)], [d dz/dy (y_j), 0]] at the state (y_j, z_j)
-  before layer j (Verlet: z_j, the auxiliary state).
+  partitioned fields (dy/dt = dy(z), dz/dt = dz(y)): [[0, d dy/dz (z_j)], [d dz/dy (y_j), 0]]
+  at the integrator's state (z_j, y_j) before layer j.
 
-Both are computed by forward-mode AD of the block's own field (``block.field``), so every
-field of the library is covered. Operators of size m <= ``exact_max`` (every dense layer;
-convolutions on small images, m = C H W) are materialised and their eigenvalues are exact
-(``torch.linalg.eigvals``); larger ones get ``arnoldi_steps`` Ritz values (Arnoldi), which
-approximate the extreme eigenvalues. Convolutions without data are analysed on
-``image_size`` x ``image_size`` images (zero padding makes the spectrum depend on it).
+Both come from automatic differentiation of the block's own field (``block.field``), so
+every field of the library is covered. Operators of size m <= ``exact_max`` (every dense
+layer; convolutions on small images, m = C H W, twice that for partitioned fields) are
+materialised and their eigenvalues are exact (``torch.linalg.eigvals``); larger ones get
+``arnoldi_steps`` Ritz values of J^T (Arnoldi; the same spectrum as J), approximating the
+extreme eigenvalues. Convolutions without data are analysed on ``image_size`` x
+``image_size`` images (zero padding makes the spectrum depend on the size).
 
 Leapfrog integrates the second-order ODE y'' = F(y) with the force F of a ``Gradient``
 field, so its stability region applies to the eigenvalues +-sqrt(mu) of the first-order
-system (mu the eigenvalues of dF/dy = -K^T D K, so +-i sqrt(eig(K^T D K))):
+system (mu the eigenvalues of dF/dy = -K^T D K: so +-i sqrt(eig(K^T D K))):
 :meth:`BlockSpectrum.system` returns those.
 """
 
@@ -36,7 +37,7 @@ from ..activations import identity
 from ..blocks import StableBlock
 from ..integrators import Leapfrog
 from ..layers.fields import SecondOrder
-from .linalg import MatVec, arnoldi_eigvals, jvp_rows, materialize
+from .linalg import arnoldi_eigvals, jacobians, transpose_action
 from .network import analysis_copy, block_inputs, is_block, iterate_states, named_state
 
 
@@ -49,7 +50,7 @@ class BlockSpectrum:
         data: ``[N, S, m]`` complex, eigenvalues of the linearised field at the states of S
             data samples (``None`` without data).
         h: the step size; integrator: the block's integrator (its ``stability_margin``).
-        exact: True if all eigenvalues are exact, False if some are Arnoldi Ritz values.
+        form: the field's form; exact: False if the values are Arnoldi Ritz values.
     """
 
     weights: Tensor
@@ -65,8 +66,9 @@ class BlockSpectrum:
         return isinstance(self.integrator, Leapfrog)
 
     def system(self, source: str = "weights") -> Tensor:
-        """``[N, M]`` eigenvalues of the first-order system, per layer, that the integrator's
-        stability region applies to (``source`` = "weights" or "data", samples flattened)."""
+        """``[N, M]``: per layer, the eigenvalues of the first-order system that the
+        integrator's stability region applies to (``source``: "weights" or "data", the
+        samples flattened): lambda itself, or +-sqrt(lambda) for leapfrog."""
         lam = self.weights if source == "weights" else self.data
         if lam is None:
             raise ValueError("no data eigenvalues: call spectra(..., x=data)")
@@ -86,18 +88,29 @@ def linear_field(field: Any) -> Any:
     return twin
 
 
-def layer_matvec(field: Any, w: tuple[Tensor, Tensor], y: Tensor, z: Tensor | None) -> MatVec:
-    """v -> J v for the Jacobian of the field at the points y (and z): ``[S, *shape]`` each."""
+def layer_jacobians(field: Any, w: tuple[Tensor, Tensor], y: Tensor, z: Tensor | None) -> Tensor:
+    """``[S, m, m]``: the field's Jacobian at each point (y[s], z[s]); (y, z) ordering."""
     if not field.partitioned:
-        return lambda V: jvp_rows(lambda Y: field(w, Y), y, V)
-    n = y[0].numel()
+        return jacobians(lambda Y: field(w, Y), y)
+    A = jacobians(lambda Z: field.dy(w, Z), z)  # d(dy/dt)/dz
+    B = jacobians(lambda Y: field.dz(w, Y), y)  # d(dz/dt)/dy
+    zero = torch.zeros_like(A)
+    return torch.cat([torch.cat([zero, A], dim=2), torch.cat([B, zero], dim=2)], dim=1)
 
-    def matvec(V: Tensor) -> Tensor:
-        dy = jvp_rows(lambda Z: field.dy(w, Z), z, V[..., n:])  # d(dy/dt) = (d dy/dz) v_z
-        dz = jvp_rows(lambda Y: field.dz(w, Y), y, V[..., :n])  # d(dz/dt) = (d dz/dy) v_y
-        return torch.cat([dy, dz], dim=-1)
 
-    return matvec
+def layer_ritz(field: Any, w: tuple[Tensor, Tensor], y: Tensor, z: Tensor | None,
+               steps: int) -> Tensor:
+    """``[steps]`` Ritz values of J^T at one point ``y, z: [1, *shape]`` (Arnoldi)."""
+    if not field.partitioned:
+        return arnoldi_eigvals(transpose_action(lambda Y: field(w, Y), y), y.numel(), y, steps)
+    n = y.numel()
+    a_t = transpose_action(lambda Z: field.dy(w, Z), z)  # A^T
+    b_t = transpose_action(lambda Y: field.dz(w, Y), y)  # B^T
+
+    def matvec(u: Tensor) -> Tensor:  # J^T u = (B^T u_z, A^T u_y) for J = [[0, A], [B, 0]]
+        return torch.cat([b_t(u[n:]), a_t(u[:n])])
+
+    return arnoldi_eigvals(matvec, 2 * n, y, steps)
 
 
 def layer_eigvals(
@@ -108,12 +121,9 @@ def layer_eigvals(
     exact (M = m) when m <= ``exact_max``, else ``arnoldi_steps`` Ritz values."""
     m = (2 if field.partitioned else 1) * y[0].numel()
     if m <= exact_max:
-        return torch.linalg.eigvals(materialize(layer_matvec(field, w, y, z), len(y), m, y))
+        return torch.linalg.eigvals(layer_jacobians(field, w, y, z))
     return torch.stack([
-        arnoldi_eigvals(
-            layer_matvec(field, w, y[s : s + 1], None if z is None else z[s : s + 1]),
-            m, y, arnoldi_steps,
-        )
+        layer_ritz(field, w, y[s : s + 1], None if z is None else z[s : s + 1], arnoldi_steps)
         for s in range(len(y))
     ])
 
@@ -132,29 +142,27 @@ def block_spectrum(
 ) -> BlockSpectrum:
     """Eigenvalues of one (float64) block; ``y0``: its input states ``[B, ...]`` or None."""
     shape = _sample_shape(block, y0, image_size)
-    partitioned = block.field.partitioned
-    m = (2 if partitioned else 1) * int(torch.Size(shape).numel())
-    K, b = block.weights()
+    m = (2 if block.field.partitioned else 1) * int(torch.Size(shape).numel())
     opts = {"exact_max": exact_max, "arnoldi_steps": arnoldi_steps}
-    with torch.no_grad():
-        lin, zero = linear_field(block.field), K.new_zeros(1, *shape)
-        weights = torch.stack([
-            layer_eigvals(lin, (K[j], b[j]), zero, zero, **opts)[0] for j in range(block.depth)
-        ])
-        data = None
-        if y0 is not None:
-            pts = y0[:samples]
-            per_layer = []
-            for j, state in enumerate(iterate_states(block, pts)):
+    K, b = block.weights()
+    K, b = K.detach(), b.detach()
+    lin, zero = linear_field(block.field), K.new_zeros(1, *shape)
+    weights = torch.stack([
+        layer_eigvals(lin, (K[j], b[j]), zero, zero, **opts)[0] for j in range(block.depth)
+    ])
+    data = None
+    if y0 is not None:
+        per_layer = []
+        with torch.no_grad():
+            for j, state in enumerate(iterate_states(block, y0[:samples].detach())):
                 if j == block.depth:  # the final state has no layer after it
                     break
                 named = named_state(block, state)
-                y, z = named["y"], named.get("z")
-                per_layer.append(layer_eigvals(block.field, (K[j], b[j]), y, z, **opts))
-            data = torch.stack(per_layer)
-    return BlockSpectrum(
-        weights, data, block.h, block.integrator, block.field.form, m <= exact_max
-    )
+                per_layer.append(
+                    layer_eigvals(block.field, (K[j], b[j]), named["y"], named.get("z"), **opts)
+                )
+        data = torch.stack(per_layer)
+    return BlockSpectrum(weights, data, block.h, block.integrator, block.field.form, m <= exact_max)
 
 
 def spectra(
@@ -165,7 +173,7 @@ def spectra(
 
     ``x``: optional data (the model's or block's input); the first ``samples`` (default 8)
     rows are followed through the network and the Jacobian eigenvalues of every layer are
-    computed at each of their states (all kept: ``data[j, s]``; the margins take the worst).
+    computed at each of their states (all kept, ``data[j, s]``; the margins take the worst).
     Keyword arguments: ``samples``, ``image_size``, ``exact_max``, ``arnoldi_steps``.
     """
     net = analysis_copy(model_or_block)

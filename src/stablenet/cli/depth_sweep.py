@@ -1,0 +1,89 @@
+"""``stablenet depth-sweep``: gradient ratio and sensitivity versus depth for every scheme."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from ..errors import ConfigError
+
+COMMAND = "depth-sweep"
+HELP = ("measure ||dL/dY_0|| / ||dL/dY_N|| and the forward sensitivity versus depth N at fixed "
+        "h for the five architectures (identity and tanh; constant and varying weights)")
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"depths must be positive integers, got {text!r}")
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..analysis.sweep import DEFAULT_DEPTHS, REGIMES
+    from ..registry import ARCHITECTURES
+
+    parser.add_argument("--out", required=True, help="output directory")
+    default_depths = ",".join(map(str, DEFAULT_DEPTHS))
+    parser.add_argument("--depths", type=_int_list, default=None,
+                        help=f"comma-separated depths (default {default_depths})")
+    parser.add_argument("--h", type=float, default=0.1, help="step size h (T = N h); default 0.1")
+    parser.add_argument("--width", type=int, default=4, help="state width (default 4)")
+    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3)")
+    parser.add_argument("--samples", type=int, default=8, help="input samples (default 8)")
+    parser.add_argument("--archs", default=",".join(ARCHITECTURES),
+                        help="comma-separated architectures (default: all five)")
+    parser.add_argument("--regimes", default=",".join(REGIMES),
+                        help=f"comma-separated regimes (default: {','.join(REGIMES)})")
+    parser.add_argument("--quick", action="store_true",
+                        help="depths 8,16,32 and one seed (seconds)")
+    parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+
+
+def _check(args: argparse.Namespace) -> tuple[list[int], int, list[str], list[str]]:
+    from ..analysis.sweep import DEFAULT_DEPTHS, QUICK_DEPTHS, REGIMES
+    from ..registry import ARCHITECTURES
+
+    depths = args.depths or list(QUICK_DEPTHS if args.quick else DEFAULT_DEPTHS)
+    seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
+    archs = [a.strip() for a in args.archs.split(",") if a.strip()]
+    regimes = [r.strip() for r in args.regimes.split(",") if r.strip()]
+    for name, values, allowed in (("architecture", archs, ARCHITECTURES),
+                                  ("regime", regimes, tuple(REGIMES))):
+        bad = [v for v in values if v not in allowed]
+        if bad or not values:
+            raise ConfigError(f"unknown {name} {bad or values}; choose from {list(allowed)}")
+    if not (args.h > 0) or args.width < 1 or seeds < 1 or args.samples < 1:
+        raise ConfigError("--h must be > 0 and --width, --seeds, --samples positive integers")
+    return sorted(set(depths)), seeds, archs, regimes
+
+
+def canonical_command(args: argparse.Namespace, depths: list[int], seeds: int,
+                      archs: list[str], regimes: list[str]) -> str:
+    """The command line with every setting explicit (it reproduces the run)."""
+    argv = [COMMAND, "--out", str(args.out), "--depths", ",".join(map(str, depths)),
+            "--h", f"{args.h:g}", "--width", str(args.width), "--seeds", str(seeds),
+            "--samples", str(args.samples), "--archs", ",".join(archs),
+            "--regimes", ",".join(regimes)]
+    return "stablenet " + shlex.join(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..analysis.sweep import depth_sweep
+    from ..analysis.sweep_report import write_sweep
+
+    depths, seeds, archs, regimes = _check(args)
+    records = depth_sweep(depths, args.h, args.width, seeds, args.samples, archs, regimes,
+                          progress=lambda line: print(line, flush=True))
+    params = {
+        "command": canonical_command(args, depths, seeds, archs, regimes),
+        "depths": depths, "h": args.h, "width": args.width, "seeds": seeds,
+        "samples": args.samples, "archs": archs, "regimes": regimes,
+    }
+    for path in write_sweep(records, params, args.out, figures=not args.no_figures):
+        print(f"wrote {path}")
+    return 0
