@@ -22,7 +22,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..blocks import StableBlock
-from .network import DTYPE, analysis_copy, block_inputs, is_block, iterate_states
+from .network import (
+    DTYPE,
+    analysis_copy,
+    block_inputs,
+    is_block,
+    iterate_states,
+    stable_blocks,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +105,7 @@ def gradient_norms(
     Model: with ``labels`` L = mean cross-entropy of the logits; without, each block
     gets L = <Y_N, r> at the states ``x`` produces at its input.
     """
+    stable_blocks(model_or_block)  # a clear error for anything else
     net = analysis_copy(model_or_block)
     if is_block(net):
         return block_gradient_norms(net, x.to(DTYPE), grad_output, seed)

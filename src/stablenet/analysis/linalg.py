@@ -52,7 +52,7 @@ def transpose_action(fn: RowMap, point: Tensor) -> MatVec:
 
 
 def arnoldi_eigvals(
-    matvec: MatVec, m: int, like: Tensor, steps: int = 40, seed: int = 0, tol: float = 1e-12,
+    matvec: MatVec, m: int, like: Tensor, steps: int = 60, seed: int = 0, tol: float = 1e-12,
 ) -> Tensor:
     """Ritz values of A (``matvec(v) = A v`` on vectors of length m) from a ``steps``-dimensional
     Krylov space (Arnoldi with classical Gram-Schmidt applied twice).

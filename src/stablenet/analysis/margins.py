@@ -65,7 +65,9 @@ class BlockMargins:
     def required_depth(self) -> int | None:
         """The smallest depth at the same T that passes every layer; None if none does."""
         h_ok = float(self.max_h.min())
-        return None if h_ok <= 0 else max(len(self.margins), math.ceil(self.T / h_ok - 1e-9))
+        if h_ok <= 0:
+            return None
+        return max(len(self.margins), math.ceil(self.T / h_ok * (1 - 1e-9)))
 
 
 def _margin_at(integrator: Any, hs: Tensor, lam: Tensor) -> Tensor:
@@ -81,7 +83,7 @@ def _max_stable_h(integrator: Any, h: float, lam: Tensor, tol: float) -> Tensor:
     hi = torch.full_like(lo, math.log(h))
     passes_at_h = _margin_at(integrator, hi.exp(), lam) >= -tol
     feasible = _margin_at(integrator, lo.exp(), lam) >= -tol
-    for _ in range(30):
+    for _ in range(60):  # to float64 precision
         mid = 0.5 * (lo + hi)
         good = _margin_at(integrator, mid.exp(), lam) >= -tol
         lo, hi = torch.where(good, mid, lo), torch.where(good, hi, mid)

@@ -4,7 +4,7 @@
   delta of the whole batch, scaled to ||delta|| = ``eps`` ||x|| (Frobenius norms over the
   batch), and the same ratio after every layer j (``profile``, mean over the deltas);
 * worst case: per sample, the largest singular value of the Jacobian dY_N/dY_0, by power
-  iteration on J^T J with forward-mode (jvp) and reverse-mode (vjp) products
+  iteration on J^T J with Jacobian-vector products by automatic differentiation
   (``method="power"``), or from the explicitly built per-sample Jacobian (one reverse pass
   over m copies of each sample; ``method="exact"``, the default for states of size m <= 64).
 
@@ -21,7 +21,14 @@ from torch import Tensor, nn
 
 from ..blocks import StableBlock
 from .linalg import jacobians, power_singular
-from .network import analysis_copy, block_inputs, is_block, iterate_states, propagate
+from .network import (
+    analysis_copy,
+    block_inputs,
+    is_block,
+    iterate_states,
+    propagate,
+    stable_blocks,
+)
 
 EXACT_MAX = 64
 
@@ -75,17 +82,22 @@ def exact_jacobians(block: StableBlock, y0: Tensor) -> Tensor:
 
 
 def power_worst(block: StableBlock, y0: Tensor, iters: int, gen: torch.Generator) -> Tensor:
-    """``[B]``: the largest singular value of dY_N/dY_0 per sample, by power iteration."""
-    def fn(y: Tensor) -> Tensor:
-        return propagate(block, y)
+    """``[B]``: the largest singular value of dY_N/dY_0 per sample, by power iteration.
 
-    _, vjp_fn = torch.func.vjp(fn, y0)
+    J^T u is one reverse pass; J v is the reverse pass of u -> J^T u (double backward,
+    exact since J^T u is linear in u), so no forward-mode AD is needed.
+    """
+    y = y0.detach().requires_grad_(True)
+    with torch.enable_grad():
+        out = propagate(block, y)
+        u = torch.zeros_like(out, requires_grad=True)
+        (jtu,) = torch.autograd.grad(out, y, u, create_graph=True)
 
     def forward(v: Tensor) -> Tensor:
-        return torch.func.jvp(fn, (y0,), (v,))[1]
+        return torch.autograd.grad(jtu, u, v, retain_graph=True)[0]
 
-    def adjoint(u: Tensor) -> Tensor:
-        return vjp_fn(u)[0]
+    def adjoint(w: Tensor) -> Tensor:
+        return torch.autograd.grad(out, y, w, retain_graph=True)[0]
 
     v0 = torch.randn(y0.shape, generator=gen, dtype=y0.dtype)
     return power_singular(forward, adjoint, v0, iters).detach()
@@ -120,6 +132,7 @@ def sensitivity(
     the linearisation), and the worst case = the largest singular value of dY_N/dY_0 per
     sample, by ``method`` "exact", "power" (``n_power_iter`` iterations) or "auto".
     """
+    stable_blocks(model_or_block)  # a clear error for anything else
     net = analysis_copy(model_or_block)
     blocks = [net] if is_block(net) else list(net.blocks)
     opts = dict(n_random=n_random, n_power_iter=n_power_iter, eps=eps, method=method, seed=seed)

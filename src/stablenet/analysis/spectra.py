@@ -38,7 +38,14 @@ from ..blocks import StableBlock
 from ..integrators import Leapfrog
 from ..layers.fields import SecondOrder
 from .linalg import arnoldi_eigvals, jacobians, transpose_action
-from .network import analysis_copy, block_inputs, is_block, iterate_states, named_state
+from .network import (
+    analysis_copy,
+    block_inputs,
+    is_block,
+    iterate_states,
+    named_state,
+    stable_blocks,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,7 +122,7 @@ def layer_ritz(field: Any, w: tuple[Tensor, Tensor], y: Tensor, z: Tensor | None
 
 def layer_eigvals(
     field: Any, w: tuple[Tensor, Tensor], y: Tensor, z: Tensor | None, exact_max: int = 1024,
-    arnoldi_steps: int = 40,
+    arnoldi_steps: int = 60,
 ) -> Tensor:
     """``[S, M]`` eigenvalues of the field's Jacobian at each of the S points (y[s], z[s]):
     exact (M = m) when m <= ``exact_max``, else ``arnoldi_steps`` Ritz values."""
@@ -138,7 +145,7 @@ def _sample_shape(block: StableBlock, y0: Tensor | None, image_size: int) -> tup
 
 def block_spectrum(
     block: StableBlock, y0: Tensor | None = None, *, samples: int = 8, image_size: int = 8,
-    exact_max: int = 1024, arnoldi_steps: int = 40,
+    exact_max: int = 1024, arnoldi_steps: int = 60,
 ) -> BlockSpectrum:
     """Eigenvalues of one (float64) block; ``y0``: its input states ``[B, ...]`` or None."""
     shape = _sample_shape(block, y0, image_size)
@@ -176,6 +183,7 @@ def spectra(
     computed at each of their states (all kept, ``data[j, s]``; the margins take the worst).
     Keyword arguments: ``samples``, ``image_size``, ``exact_max``, ``arnoldi_steps``.
     """
+    stable_blocks(model_or_block)  # a clear error for anything else
     net = analysis_copy(model_or_block)
     blocks = [net] if is_block(net) else list(net.blocks)
     inputs = block_inputs(net, x) if x is not None else [None] * len(blocks)

@@ -1,0 +1,81 @@
+"""stability_margins / check_stability: the integrators' regions on known spectra."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+
+import stablenet
+from stablenet.analysis import check_stability, stability_margins
+
+
+def scaled_identity(a: float, width: int, depth: int) -> torch.Tensor:
+    return (a * torch.eye(width)).expand(depth, width, width).clone()
+
+
+def test_forward_euler_margin_is_one_minus_abs_one_plus_h_lambda():
+    # K = -I: lambda = -1; margin 1 - |1 - h|
+    for depth, T in ((10, 1.0), (4, 12.0)):
+        m = stability_margins(stablenet.ResNet(3, depth, T, init=scaled_identity(-1.0, 3, depth)))
+        h = T / depth
+        torch.testing.assert_close(m.margins, torch.full((depth,), 1 - abs(1 - h),
+                                                         dtype=torch.float64))
+        assert m.stable == (h <= 2)
+
+
+def test_check_stability_flags_unstable_h_and_names_the_fix():
+    unstable = stablenet.ResNet(3, 4, 12.0, init=scaled_identity(-1.0, 3, 4))  # h = 3, h|l| > 2
+    with pytest.warns(RuntimeWarning, match=r"layer 0: margin -1 .*depth >= 6 layers"):
+        assert check_stability(unstable) is False
+    m = stability_margins(unstable)
+    assert m.unstable_layers == [0, 1, 2, 3] and m.required_depth() == 6  # h <= 2/|lambda|
+    stable = stablenet.ResNet(3, 6, 12.0, init=scaled_identity(-1.0, 3, 6))  # h = 2: boundary
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_stability(stable) is True
+
+
+def test_positive_real_part_has_no_stabilising_step():
+    block = stablenet.ResNet(2, 8, 1.0, init=scaled_identity(0.5, 2, 8))
+    m = stability_margins(block)
+    assert not m.stable and m.required_depth() is None
+    with pytest.warns(RuntimeWarning, match="use a stable architecture"):
+        check_stability(block)
+
+
+@pytest.mark.parametrize("net", [stablenet.HamiltonianNet, stablenet.LeapfrogNet])
+def test_verlet_and_leapfrog_stable_iff_h_omega_at_most_2(net):
+    w = 1.5  # K = w I: first-order eigenvalues +-i w for both networks
+    for h, stable in ((1.9 / w, True), (2.1 / w, False)):
+        m = stability_margins(net(2, 5, 5 * h, init=scaled_identity(w, 2, 5)))
+        torch.testing.assert_close(m.margins, torch.full((5,), 2 - h * w, dtype=torch.float64))
+        assert m.stable == stable
+        if not stable:
+            assert m.required_depth() == math.ceil(5 * h * w / 2)
+
+
+def test_antisymmetric_margin_matches_closed_form(float64):
+    gamma, T, depth = 0.2, 2.0, 4
+    K = torch.tensor([[0.0, -1.5], [1.5, 0.0]])  # 1/2 (K - K^T) = K: eigenvalues +-1.5 i
+    m = stability_margins(stablenet.AntisymmetricResNet(
+        2, depth, T, gamma=gamma, init=K.expand(depth, 2, 2).clone()))
+    h = T / depth
+    expected = 1 - math.sqrt((1 - h * gamma / 2) ** 2 + (h * 1.5) ** 2)
+    torch.testing.assert_close(m.margins, torch.full((depth,), expected))
+    assert not m.stable  # h w^2 > gamma: forward Euler is unstable despite the damping
+    h_max = gamma / (gamma**2 / 4 + 1.5**2)  # |1 + h lambda| = 1
+    assert m.required_depth() == math.ceil(T / h_max)
+
+
+def test_data_margins_use_the_worst_sample_and_model_gives_one_per_block():
+    model = stablenet.build_model("resnet", (2,), 2, width=3, depth=5, T=1.0)
+    x = torch.randn(6, 2)
+    from_data = stability_margins(model, x)
+    from_weights = stability_margins(model)
+    assert isinstance(from_data, list) and len(from_data) == 1
+    assert from_data[0].source == "data" and from_weights[0].source == "weights"
+    one = [stability_margins(model, x[i : i + 1])[0].margins for i in range(6)]
+    torch.testing.assert_close(from_data[0].margins, torch.stack(one).min(dim=0).values)
