@@ -10,7 +10,12 @@
 
 from .bcd import BlockCoordinateDescent
 from .cg import CGResult, pcg
-from .gauss_newton import NetworkProblem, gauss_newton_operator, network_gauss_newton
+from .gauss_newton import (
+    NetworkProblem,
+    gauss_newton_operator,
+    network_gauss_newton,
+    network_gradient,
+)
 from .linesearch import LineSearchResult, armijo
 from .newton import NewtonStats, classifier_newton, newton_cg
 from .preconditioner import (
@@ -22,6 +27,6 @@ from .preconditioner import (
 __all__ = [
     "BlockCoordinateDescent", "CGResult", "LineSearchResult", "NetworkProblem", "NewtonStats",
     "armijo", "classifier_newton", "gauss_newton_operator", "network_gauss_newton",
-    "neumann_laplacian_eigen", "newton_cg", "pcg", "time_smoothness_apply",
+    "network_gradient", "neumann_laplacian_eigen", "newton_cg", "pcg", "time_smoothness_apply",
     "time_smoothness_solve",
 ]

@@ -14,7 +14,9 @@ The caller draws a fresh mini-batch per step and keeps the best-validation weigh
 ``curvature_subsample = m`` the Hessian / Gauss-Newton products of both phases use a
 random subset of m rows of the batch (drawn from the optimizer's own seeded generator);
 gradients and line searches use the whole batch. Parameters are read from the model on
-every call, so blocks may be replaced (multilevel training) between steps.
+every call, so blocks may be replaced (multilevel training) between steps. During a step
+every block runs in ``memory="store"`` mode (the curvature products need the stored graph)
+and batch-norm running statistics are updated once, by the feature pass.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError, ConfigTypeError, DataError
 from .gauss_newton import NetworkProblem, network_gauss_newton
 from .newton import classifier_newton
-from .objective import check_model, frozen_batch_norm_stats, write_back
+from .objective import check_model, frozen_batch_norm_stats, stored_graph, write_back
 from .preconditioner import _neumann_eigen
 
 _TOTALS = ("steps", "function_evals", "gradient_evals", "classifier_cg_iters",
@@ -127,7 +129,7 @@ class BlockCoordinateDescent:
             model.classifier, features, y, self.beta, iters=self.newton_iters,
             cg_iters=self.cg_iters, cg_rtol=self.cg_rtol, gtol=1e-7, curvature_index=index,
         )
-        with frozen_batch_norm_stats(model):
+        with frozen_batch_norm_stats(model), stored_graph(model):
             problem = NetworkProblem(model, self.alpha, self.beta, x, y)
             net = None
             if self.gn_iters and problem.params:

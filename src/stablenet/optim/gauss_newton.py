@@ -120,8 +120,16 @@ class GaussNewtonStats:
     step_norm: float = 0.0
 
 
-def _gradient(problem: NetworkProblem, theta: Tensor, z: Tensor, vjp_fn: Callable) -> Tensor:
-    """grad f = J^T (softmax(z) - onehot(y)) / B + grad R, reusing the forward of ``z``."""
+def network_gradient(
+    problem: NetworkProblem, theta: Tensor, z: Tensor | None = None,
+    vjp_fn: Callable | None = None,
+) -> Tensor:
+    """grad f = J^T (softmax(z) - onehot(y)) / B + grad R on the whole batch.
+
+    ``z, vjp_fn`` (from :func:`gauss_newton_operator` on ``problem.x``) reuse that forward.
+    """
+    if z is None or vjp_fn is None:
+        z, vjp_fn = vjp(lambda t: problem.logits(t, problem.x), theta)
     residual = torch.softmax(z.detach(), dim=-1)
     residual[torch.arange(len(problem.y)), problem.y] -= 1.0
     return vjp_fn(residual / z.shape[0])[0] + grad(problem.regularizer)(theta)
@@ -142,7 +150,7 @@ def network_gauss_newton(
     precond = problem.preconditioner(shift)
     for _ in range(iters):
         matvec, z, vjp_fn = gauss_newton_operator(problem, theta, problem.x, damping)
-        g = _gradient(problem, theta, z, vjp_fn)
+        g = network_gradient(problem, theta, z, vjp_fn)
         with torch.no_grad():
             f0 = float(F.cross_entropy(z, problem.y) + problem.regularizer(theta))
         stats.function_evals += 1

@@ -132,3 +132,24 @@ def frozen_batch_norm_stats(model: nn.Module) -> Iterator[None]:
     finally:
         for m in changed:
             m.track_running_stats = True
+
+
+@contextmanager
+def stored_graph(model: nn.Module) -> Iterator[None]:
+    """Within the block, every block runs in ``memory="store"`` mode (ordinary autograd).
+
+    The curvature products differentiate the backward pass again (reverse over reverse)
+    and use ``torch.func``, which neither the reversible custom backward nor checkpointing's
+    saved-tensor hooks support; the memory modes never change values, so the optimizer
+    only loses their memory saving during its own step.
+    """
+    changed = [
+        (blk, blk.memory) for blk in model.blocks if getattr(blk, "memory", "store") != "store"
+    ]
+    for blk, _ in changed:
+        blk.memory = "store"
+    try:
+        yield
+    finally:
+        for blk, memory in changed:
+            blk.memory = memory
