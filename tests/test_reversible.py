@@ -207,12 +207,21 @@ def test_drift_above_tolerance_in_float64_warns():
 # ---- peak memory of a fresh process (no timing) ----
 
 _CHILD = """
-import json, resource, sys, torch
+import ctypes, json, resource, sys, torch
 import stablenet as sn
 torch.set_num_threads(1)
+try:  # glibc: mmap every tensor >= 16 KiB, so the RSS follows live memory (no fragmentation)
+    ctypes.CDLL("libc.so.6").mallopt(-3, 16384)
+except (OSError, AttributeError):
+    pass
 mode, depth = sys.argv[1], int(sys.argv[2])
+sn.HamiltonianNet(16, 2, 1.0, memory=mode)(torch.randn(2, 16, requires_grad=True)).sum().backward()
 block = sn.HamiltonianNet(16, depth, 0.05 * depth, memory=mode)
 x = torch.randn(1024, 16, requires_grad=True)
+try:  # Linux: reset the peak to the current RSS (import transients do not count)
+    open("/proc/self/clear_refs", "w").write("5")
+except OSError:
+    pass
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 block(x).square().sum().backward()
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -229,10 +238,10 @@ def _peak_growth_mb(mode, depth):
 
 
 def test_reversible_peak_memory_does_not_grow_with_depth():
-    """Width 16, batch 1024: one state is 64 KiB and store mode keeps several per layer, so
-    512 layers need well over 100 MiB more than 64; the weights (1 KiB a layer) hardly
-    matter. Reversible mode keeps O(1) states: its peak must not grow."""
+    """Width 16, batch 1024: one state is 64 KiB and store mode keeps about 4 per layer, so
+    512 layers need ~110 MiB more than 64; the weights (1 KiB a layer) hardly matter.
+    Reversible mode keeps O(1) states: its peak must not grow."""
     store = _peak_growth_mb("store", 512) - _peak_growth_mb("store", 64)
     reversible = _peak_growth_mb("reversible", 512) - _peak_growth_mb("reversible", 64)
-    assert store > 100
+    assert store > 50
     assert reversible < 0.05 * store
