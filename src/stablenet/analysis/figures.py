@@ -91,11 +91,18 @@ def plot_eigenvalues(specs: Sequence[BlockSpectrum], path: str | os.PathLike) ->
     plt.close(fig)
 
 
-def plot_margins(margins: Sequence[BlockMargins], path: str | os.PathLike) -> None:
+def plot_margins(
+    weights: Sequence[BlockMargins], data: Sequence[BlockMargins | None],
+    path: str | os.PathLike,
+) -> None:
+    """Margin per layer and block: from the weights (solid) and at the data (dashed)."""
     plt, fig, axes = _grid(1, width=7)
     ax = axes[0]
-    for i, m in enumerate(margins):
-        ax.plot(m.margins.numpy(), label=f"block {i} ({m.integrator}, {m.source})")
+    for i, (mw, md) in enumerate(zip(weights, data, strict=True)):
+        line, = ax.plot(mw.margins.numpy(), label=f"block {i} ({mw.integrator}): weights")
+        if md is not None:
+            ax.plot(md.margins.numpy(), ls="--", color=line.get_color(),
+                    label=f"block {i} ({md.integrator}): Jacobian at data")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xlabel("layer j")
     ax.set_ylabel("stability margin (>= 0 stable)")

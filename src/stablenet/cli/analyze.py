@@ -99,7 +99,7 @@ def write_figures(result, out: Path) -> dict[str, str]:
     from ..analysis import figures as fig
 
     fig.plot_eigenvalues(result.spectra, out / FIGURES["eigenvalues"])
-    fig.plot_margins(result.margins_weights + result.margins_data, out / FIGURES["margins"])
+    fig.plot_margins(result.margins_weights, result.margins_data, out / FIGURES["margins"])
     fig.plot_gradients(result.gradients, out / FIGURES["gradients"])
     fig.plot_sensitivity(result.sensitivity, out / FIGURES["sensitivity"])
     return dict(FIGURES)
