@@ -70,11 +70,11 @@ def test_depth_sweep_quick_writes_table_json_and_figures(tmp_path):
     assert main(["depth-sweep", "--quick", "--out", str(out)]) == 0
     table = (out / "depth_sweep.md").read_text()
     assert "| regime | architecture | N=8 | N=16 | N=32 |" in table
-    for regime in ("identity", "tanh-constant", "tanh-varying"):
+    for regime in ("identity", "identity-varying", "tanh-constant", "tanh-varying"):
         for arch in stablenet.ARCHITECTURES:
             assert f"| {regime} | {arch} |" in table
     data = json.loads((out / "depth_sweep.json").read_text())
-    assert len(data["records"]) == 3 * 5 * 3  # depths x archs x regimes, one seed
+    assert len(data["records"]) == 3 * 5 * 4  # depths x archs x regimes, one seed
     assert data["params"]["command"].startswith("stablenet depth-sweep --out ")
     for name in ("gradients", "sensitivity"):
         assert (out / f"depth_sweep_{name}.png").read_bytes()[:4] == b"\x89PNG"

@@ -149,7 +149,7 @@ def plot_depth_sweep(
     """Log-log: median over seeds (line) and min..max (band) versus depth, per regime;
     ``predictions`` (regime "identity"): the linear prediction rho^N per arch (dotted).
     The y axis is cut at ``floor`` (a vanishing network leaves the panel at the bottom)."""
-    plt, fig, axes = _grid(len(regimes), width=5.2, height=4.2)
+    plt, fig, axes = _grid(len(regimes), width=5.2, height=4.2, cols=min(len(regimes), 2))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, regime in zip(axes, regimes, strict=False):
         for c, arch in zip(colors, archs, strict=False):

@@ -11,12 +11,14 @@ depth) it measures
   ``sens_random`` = ||Y_N(x + delta) - Y_N(x)|| / ||delta|| (mean over random delta)
   (:func:`~stablenet.analysis.sensitivity.sensitivity`);
 
-in three regimes: ``identity`` (sigma = identity, weights constant in time: the linear
-theory is exact), ``tanh-constant`` (K_j = K for all j) and ``tanh-varying`` (K_j drawn
-independently per layer). Depths are nested: the network of depth N is the first N layers
-of the deepest one. For the identity regime it also records the linear predictions:
-``rho^N`` (rho the spectral radius of the one-step matrix, :mod:`.steps`) and the
-continuous one, exp(max Re(lambda) T) over the eigenvalues of the weight operator.
+in four regimes: ``identity`` (sigma = identity, weights constant in time: the linear
+theory is exact), ``identity-varying`` (sigma = identity, K_j drawn independently per
+layer: a product of random matrices, the linear baseline of the next one),
+``tanh-constant`` (K_j = K for all j) and ``tanh-varying`` (K_j independent per layer).
+Depths are nested: the network of depth N is the first N layers of the deepest one.
+For the identity regime it also records the linear predictions: ``rho^N`` (rho the
+spectral radius of the one-step matrix, :mod:`.steps`) and the continuous one,
+exp(max Re(lambda) T) over the eigenvalues of the weight operator.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .steps import spectral_radius, step_matrix
 # regime -> (activation, weights constant in time?)
 REGIMES: dict[str, tuple[str, bool]] = {
     "identity": ("identity", True),
+    "identity-varying": ("identity", False),
     "tanh-constant": ("tanh", True),
     "tanh-varying": ("tanh", False),
 }
