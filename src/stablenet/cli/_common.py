@@ -1,0 +1,54 @@
+"""Helpers shared by the command modules (argument types, warnings, output paths)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def int_list(text: str) -> list[int]:
+    """argparse type: ``"16,32,64"`` -> ``[16, 32, 64]``."""
+    try:
+        values = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 16,32,64, got {text!r}"
+        ) from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+@contextlib.contextmanager
+def plain_warnings(prefix: str = "stablenet") -> Iterator[None]:
+    """Show Python warnings as one line ``stablenet: warning: ...`` (no file and line)."""
+    old = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{prefix}: warning: {message}", file=file or sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            yield
+    finally:
+        warnings.showwarning = old
+
+
+def say(text: str, quiet: bool = False) -> None:
+    """Print a status line to stdout unless ``quiet``."""
+    if not quiet:
+        print(text, flush=True)
+
+
+def relative(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

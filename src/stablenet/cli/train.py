@@ -1,0 +1,183 @@
+"""``stablenet train``: train a stable network on a paper problem, MNIST or your own data.
+
+Parses the flags into a :class:`stablenet.train.TrainConfig` and calls
+:func:`stablenet.train.train`; unset flags take the dataset's defaults (see
+``stablenet.train.defaults``). Writes DIR/checkpoint.pt every epoch, and DIR/model.pt,
+DIR/metrics.json and DIR/figures/ at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..activations import ACTIVATIONS
+from ..errors import CheckpointError, ConfigError
+from ..models import OPENINGS
+from ..registry import ARCHITECTURES
+from ..train.defaults import BIASES, DEVICES, DTYPES, MEMORY, OPTIMIZERS, SCHEDULES
+from ._common import int_list, plain_warnings, relative, say
+
+COMMAND = "train"
+HELP = "train a stable network (paper problems, MNIST, or a .npz/.csv file)"
+
+#: flags that map one-to-one onto TrainConfig fields (dest -> type / choices)
+CONFIG_FLAGS: dict[str, dict[str, Any]] = {
+    "arch": dict(choices=ARCHITECTURES, help="architecture (default hamiltonian)"),
+    "width": dict(type=int, help="features per layer of dense networks (default: 4, or the "
+                  "number of input features if larger)"),
+    "channels": dict(type=int_list, help="image networks: channels per stage, e.g. 16,32,64"),
+    "depth": dict(type=int, help="layers N per block at the first level (h = T/N)"),
+    "T": dict(type=float, help="final time T of the ODE"),
+    "levels": dict(type=int, help="multilevel training: levels L (depth doubles per level)"),
+    "alpha": dict(type=float, help="time-smoothness weight of R_theta"),
+    "beta": dict(type=float, help="classifier weight decay"),
+    "gamma": dict(type=float, help="damping of the antisymmetric network (default 2e-4)"),
+    "activation": dict(choices=tuple(ACTIVATIONS), help="activation sigma (default tanh)"),
+    "opening": dict(choices=OPENINGS, help="dense input layer: zero padding or linear"),
+    "bias": dict(choices=BIASES, help="one bias per layer (scalar) or per feature"),
+    "optimizer": dict(choices=OPTIMIZERS, help="optimizer (2-D default lbfgs, else adam)"),
+    "lr": dict(type=float, help="learning rate"),
+    "momentum": dict(type=float, help="SGD momentum (default 0.9)"),
+    "schedule": dict(choices=SCHEDULES, help="learning-rate schedule per level"),
+    "epochs": dict(type=int, help="epochs per level"),
+    "batch_size": dict(type=int, help="mini-batch size (0 = full batch)"),
+    "seed": dict(type=int, help="random seed (default 0)"),
+    "data_root": dict(help="folder holding MNIST/raw/ and FashionMNIST/raw/"),
+    "limit_train": dict(type=int, help="use a random subset of this many training examples"),
+    "limit_val": dict(type=int, help="use a random subset of this many validation examples"),
+    "dtype": dict(choices=DTYPES, help="float32 (default) or float64"),
+    "max_grad_norm": dict(type=float, help="gradient norm treated as divergence (1e6)"),
+    "memory": dict(choices=MEMORY, help="activation memory mode of the blocks"),
+    "threads": dict(type=int, help="CPU threads (0 = torch's default; dense data: 1)"),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", help="ellipses, swissroll, peaks, mnist, fashion-mnist, or a "
+                   "path to a .npz / .csv file")
+    for dest, kw in CONFIG_FLAGS.items():
+        p.add_argument("--" + dest.replace("_", "-"), dest=dest, default=None, **kw)
+    p.add_argument("--device", choices=DEVICES, default=None, help="cpu (default) or cuda")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output directory (default runs/DATASET-ARCH)")
+    p.add_argument("--resume", type=Path, metavar="DIR", default=None,
+                   help="continue the run in DIR from DIR/checkpoint.pt")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh even if --out already holds a run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the options and the data, print the resolved config, exit")
+    p.add_argument("--stop-after-epochs", type=int, default=None, help=argparse.SUPPRESS)
+
+
+def given_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The TrainConfig options given on the command line (unset flags are left out)."""
+    opts = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
+    for k in ("dataset", "device"):
+        if getattr(args, k) is not None:
+            opts[k] = getattr(args, k)
+    return opts
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train import TrainConfig, TrainingInterrupted, train
+
+    with plain_warnings():
+        out = _out_dir(args)
+        options = given_options(args)
+        if args.resume is not None:
+            _check_resume_flags(args.resume, options)
+            config = None
+        else:
+            if args.dataset is None:
+                raise ConfigError("--dataset is required (or --resume DIR to continue a run)")
+            config = TrainConfig(**options)
+        if args.dry_run:
+            return _dry_run(config, out, args)
+        try:
+            result = train(config, out, resume=args.resume is not None, overwrite=args.overwrite,
+                           progress=not args.quiet, callback=_stopper(args.stop_after_epochs),
+                           device=args.device)
+        except TrainingInterrupted as exc:
+            print(f"stablenet train: {exc}", flush=True)
+            return exc.exit_code
+        _report(result, args)
+    return 0
+
+
+def _out_dir(args: argparse.Namespace) -> Path:
+    if args.resume is not None:
+        if args.out is not None and args.out.resolve() != args.resume.resolve():
+            raise ConfigError(f"--out {args.out} and --resume {args.resume} differ; a resumed "
+                              "run writes to the directory it resumes from")
+        return args.resume
+    if args.out is not None:
+        return args.out
+    name = Path(args.dataset or "run").stem
+    return Path("runs") / f"{name}-{args.arch or 'hamiltonian'}"
+
+
+def _check_resume_flags(run_dir: Path, options: dict[str, Any]) -> None:
+    from ..train import load_checkpoint
+
+    path = run_dir / "checkpoint.pt"
+    saved = load_checkpoint(path)["config"]
+    for key, value in options.items():
+        if key != "device" and saved.get(key) != value:
+            flag = "--" + key.replace("_", "-")
+            raise CheckpointError(
+                f"{path} was written with {flag} {saved.get(key)!r} but {flag} {value!r} was "
+                f"given; a resumed run keeps its config (drop {flag}, or train anew in "
+                "another --out directory)"
+            )
+
+
+def _stopper(epochs: int | None):
+    if epochs is None:
+        return None
+
+    def callback(trainer, event: str) -> None:
+        done = sum(1 for r in trainer.history if r["epoch"] > 0)
+        if event == "epoch" and done >= epochs:
+            trainer.stop.request()
+
+    return callback
+
+
+def _dry_run(config, out: Path, args: argparse.Namespace) -> int:
+    import json
+
+    from ..io import ensure_writable_dir
+    from ..train import check, resolve
+    from ..train.setup import build, load_data
+
+    if config is None:
+        say(f"would resume the run in {relative(out)}", args.quiet)
+        return 0
+    check(config)
+    split = load_data(config)
+    resolved = resolve(config, split.is_image, split.n_features)
+    model = build(resolved, split)
+    ensure_writable_dir(out)
+    n = sum(p.numel() for p in model.parameters())
+    say(json.dumps(resolved.to_dict(), indent=2), args.quiet)
+    say(f"{split!r}; {n} parameters; output directory {relative(out)}", args.quiet)
+    return 0
+
+
+def _report(result, args: argparse.Namespace) -> None:
+    m, out = result.metrics, result.out
+    say(f"val accuracy {m['val_accuracy']:.4f} (best {m['best_val_accuracy']:.4f} at level "
+        f"{m['best_level'] + 1}, epoch {m['best_epoch']}), train accuracy "
+        f"{m['train_accuracy']:.4f}, {m['n_parameters']} parameters, {m['seconds']:.1f} s",
+        args.quiet)
+    say(f"wrote {relative(out / 'model.pt')} and {relative(out / 'metrics.json')}", args.quiet)
+    if not args.no_plots:
+        from ..plots import plot_run
+
+        paths = plot_run(out, model=result.model)
+        if paths:
+            say(f"figures in {relative(paths[0].parent)}/", args.quiet)

@@ -1,0 +1,128 @@
+"""One optimizer step per batch, behind one small interface, and the learning-rate schedule.
+
+A *stepper* has ``step(model, x, y) -> dict`` (one update on one batch; the dict holds
+the objective ``loss`` before the update, the ``correct`` predictions and the ``count``
+of examples), ``state_dict()`` / ``load_state_dict()`` and optionally ``set_lr(lr)``.
+Adam, SGD with momentum and L-BFGS (strong-Wolfe line search; give it the full batch)
+are wrapped by :class:`TorchStepper`; the paper's block coordinate descent
+(``stablenet.optim``) plugs in through the same interface.
+
+Schedules (stepped once per optimizer step, restarted at every level):
+``cosine``: lr_k = lr (0.01 + 0.99 (1 + cos(pi k / K)) / 2); ``step``: lr, times 0.1 from
+k = K/2 on and 0.01 from k = 3K/4 on; ``none``: lr. K = steps in the level.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+from .config import TrainConfig
+from .objective import correct, objective
+
+
+class Stepper(Protocol):
+    def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class NonFinite(ArithmeticError):
+    """Raised inside a step when the loss is not finite or the gradient norm explodes."""
+
+    def __init__(self, what: str, value: float) -> None:
+        super().__init__(f"{what} = {value:g}")
+        self.what, self.value = what, value
+
+
+def grad_norm(model: nn.Module) -> float:
+    """The Euclidean norm of all parameter gradients together."""
+    norms = [p.grad.detach().norm() for p in model.parameters() if p.grad is not None]
+    return float(torch.stack(norms).norm()) if norms else 0.0
+
+
+class TorchStepper:
+    """A ``torch.optim`` optimizer minimising mean cross-entropy + R on each batch."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, alpha: float, beta: float,
+                 max_grad_norm: float) -> None:
+        self.optimizer, self.alpha, self.beta = optimizer, alpha, beta
+        self.max_grad_norm = max_grad_norm
+
+    def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
+        first: dict[str, Any] = {}
+
+        def closure() -> Tensor:
+            self.optimizer.zero_grad(set_to_none=True)
+            loss, logits = objective(model, x, y, self.alpha, self.beta)
+            if not first:  # check the current weights only, not line-search trial points
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    raise NonFinite("loss", value)
+                loss.backward()
+                norm = grad_norm(model)
+                if not math.isfinite(norm) or norm > self.max_grad_norm:
+                    raise NonFinite("gradient norm", norm)
+                first.update(loss=value, correct=correct(logits, y), count=int(y.shape[0]),
+                             grad_norm=norm)
+            else:
+                loss.backward()
+            return loss
+
+        self.optimizer.step(closure)
+        return first
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state)
+
+
+def make_stepper(config: TrainConfig, model: nn.Module) -> Stepper:
+    """The stepper of ``config.optimizer`` for ``model`` (a fresh one per level)."""
+    params = list(model.parameters())
+    name, lr = config.optimizer, config.lr
+    if name == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr)
+    elif name == "sgd":
+        opt = torch.optim.SGD(params, lr=lr, momentum=config.momentum)
+    elif name == "lbfgs":
+        opt = torch.optim.LBFGS(params, lr=lr, max_iter=20, history_size=20,
+                                line_search_fn="strong_wolfe")
+    elif name == "bcd":
+        return _bcd(config, model)
+    else:
+        raise ConfigError(f"unknown optimizer {name!r}")
+    return TorchStepper(opt, config.alpha, config.beta, config.max_grad_norm)
+
+
+def _bcd(config: TrainConfig, model: nn.Module) -> Stepper:
+    try:
+        from .. import optim
+    except ImportError:
+        raise ConfigError(
+            "--optimizer bcd needs stablenet.optim (the paper's block coordinate descent), "
+            "which this installation does not have; use adam, sgd or lbfgs"
+        ) from None
+    return optim.make_stepper(config, model)
+
+
+def learning_rate(kind: str, base: float, step: int, total: int) -> float:
+    """The learning rate at optimizer step ``step`` of ``total`` (see the module docstring)."""
+    frac = min(step / max(total, 1), 1.0)
+    if kind == "cosine":
+        return base * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+    if kind == "step":
+        return base * (0.1 if frac >= 0.5 else 1.0) * (0.1 if frac >= 0.75 else 1.0)
+    return base

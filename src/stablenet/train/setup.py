@@ -1,0 +1,88 @@
+"""Everything a run needs before the first step: data, resolved config, device, model.
+
+* :func:`load_data`: the dataset of ``config.dataset`` via :func:`stablenet.data.load_dataset`
+  (seeded), cut to a seeded random subset when ``limit_train`` / ``limit_val`` are set.
+* :func:`torch_setup`: the ``torch.device`` and dtype of the config (CUDA checked).
+* :func:`build`: the model of the config at level ``level`` (depth ``depth * 2**level``).
+* :func:`stability_warnings`: the stability analysis' warnings on the initial weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..data import DataSplit, load_dataset
+from ..errors import ConfigError
+from ..registry import build_model
+from .config import TrainConfig
+from .multilevel import level_depth
+
+
+def _subset(x: torch.Tensor, y: torch.Tensor, limit: int | None, gen: torch.Generator):
+    if limit is None or limit >= x.shape[0]:
+        return x, y
+    idx = torch.randperm(x.shape[0], generator=gen)[:limit].sort().values
+    return x[idx], y[idx]
+
+
+def load_data(config: TrainConfig) -> DataSplit:
+    """Load (and optionally subsample) the data of ``config``."""
+    split = load_dataset(config.dataset, data_root=config.data_root, seed=config.seed)
+    if config.limit_train is None and config.limit_val is None:
+        return split
+    gen = torch.Generator().manual_seed(config.seed)
+    x_tr, y_tr = _subset(split.x_train, split.y_train, config.limit_train, gen)
+    x_va, y_va = _subset(split.x_val, split.y_val, config.limit_val, gen)
+    return dataclasses.replace(split, x_train=x_tr, y_train=y_tr, x_val=x_va, y_val=y_va)
+
+
+def torch_setup(config: TrainConfig) -> tuple[torch.device, torch.dtype]:
+    """The device and dtype of ``config``; ConfigError when CUDA is asked for but missing."""
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was given but CUDA is not available; use --device cpu")
+    return torch.device(config.device), getattr(torch, config.dtype)
+
+
+def model_kwargs(config: TrainConfig, split: DataSplit, level: int = 0) -> dict[str, Any]:
+    """The keyword arguments of :func:`stablenet.build_model` for ``config`` at ``level``."""
+    depth = level_depth(config.depth, level)
+    kwargs: dict[str, Any] = dict(
+        arch=config.arch, input_shape=split.input_shape, num_classes=split.num_classes,
+        width=list(config.channels) if split.is_image else config.width, depth=depth,
+        T=config.T, activation=config.activation, bias=config.bias, gamma=config.gamma,
+        opening="pad" if split.is_image else config.opening,
+    )
+    if config.memory != "store":
+        kwargs["memory"] = config.memory
+    return kwargs
+
+
+def build(config: TrainConfig, split: DataSplit, level: int = 0) -> nn.Module:
+    """The model of ``config`` at ``level``, on the config's device and dtype."""
+    device, dtype = torch_setup(config)
+    try:
+        model = build_model(**model_kwargs(config, split, level))
+    except TypeError as exc:
+        if "memory" not in str(exc):
+            raise
+        raise ConfigError(
+            f"--memory {config.memory} is not supported by this version's blocks"
+        ) from None
+    return model.to(device=device, dtype=dtype)
+
+
+def stability_warnings(model: nn.Module, x: torch.Tensor | None = None) -> list[str]:
+    """Messages of ``stablenet.analysis.check_stability`` on ``model`` (empty if absent)."""
+    try:
+        from ..analysis import check_stability
+    except ImportError:
+        return []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_stability(model, x)
+    return [str(w.message) for w in caught]

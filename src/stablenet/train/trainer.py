@@ -1,0 +1,221 @@
+"""The training loop: levels -> epochs -> optimizer steps, with a resumable position.
+
+For level l = 0 .. L-1 (depth ``depth * 2**l``, h = T / depth): a fresh stepper, the
+(prolonged) weights evaluated once, then ``epochs`` epochs; each epoch runs the steps
+over a permutation of the training set drawn from the run's data-order generator,
+evaluates on the validation set, keeps the best-validation weights of the whole run
+(the paper's selection rule; ties go to the lower validation loss; the prolonged weights
+at the start of a level are candidates too) and writes ``DIR/checkpoint.pt``. Between
+levels the last weights are prolonged (:func:`stablenet.train.multilevel.prolong_model`).
+The position (level, epoch, step in the epoch, permutation, running sums) is part of
+the checkpoint, so a run stopped at any step resumes to exactly the weights of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data import DataSplit
+from .checkpoint import save_checkpoint
+from .config import TrainConfig
+from .divergence import diagnose
+from .multilevel import prolong_model
+from .objective import evaluate
+from .optimizers import NonFinite, learning_rate, make_stepper
+from .progress import Progress
+from .rng import rng_state, seed_everything
+from .setup import build, torch_setup
+from .signals import StopRequests, TrainingInterrupted
+
+Callback = Callable[["Trainer", str], None]
+POSITION = ("level", "epoch", "batch", "started", "perm", "sums", "step_k", "best",
+            "history", "seconds", "complete", "metrics")
+
+
+def _no_best() -> dict[str, Any]:
+    return {"state": None, "model_config": None, "val_accuracy": -1.0, "val_loss": math.inf,
+            "level": 0, "epoch": 0}
+
+
+class Trainer:
+    """Holds the model, the data, the stepper and the resumable position of a run."""
+
+    def __init__(self, config: TrainConfig, split: DataSplit, out: Path | None = None,
+                 progress: Progress | None = None, callback: Callback | None = None) -> None:
+        self.config, self.out = config, out
+        self.device, self.dtype = torch_setup(config)
+        self.data = split.to(dtype=self.dtype, device=self.device)
+        self.data_order = seed_everything(config.seed)
+        self.model = build(config, split, 0)
+        self.progress = progress or Progress(enabled=False)
+        self.callback, self.stop, self.stepper = callback, StopRequests(), None
+        self.level = self.epoch = self.batch = self.step_k = 0
+        self.started = self.complete = False
+        self.perm: torch.Tensor | None = None
+        self.sums = [0.0, 0, 0]  # sum of loss * count, correct, count over the epoch so far
+        self.best = _no_best()
+        self.history: list[dict[str, Any]] = []
+        self.seconds, self._t0 = 0.0, time.perf_counter()
+        self.metrics: dict[str, Any] | None = None
+
+    # -- the position, for checkpoints -------------------------------------------------
+    def elapsed(self) -> float:
+        return self.seconds + time.perf_counter() - self._t0
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: getattr(self, k) for k in POSITION}
+        state["seconds"] = self.elapsed()
+        state["optimizer"] = self.stepper.state_dict() if self.stepper is not None else None
+        state["rng"] = rng_state(self.data_order)
+        return state
+
+    def checkpoint(self, model_state: dict[str, Any] | None = None) -> Path | None:
+        """Write ``DIR/checkpoint.pt`` (no-op without an output directory)."""
+        if self.out is None:
+            return None
+        return save_checkpoint(self.out / "checkpoint.pt", {
+            "config": self.config.to_dict(), "model_config": self.model.config,
+            "model": model_state or self.model.state_dict(), "trainer": self.state_dict(),
+        })
+
+    # -- the loop --------------------------------------------------------------------
+    @property
+    def levels(self) -> int:
+        return self.config.levels
+
+    def n_batches(self) -> int:
+        n, bs = self.data.n_train, self.config.batch_size
+        return 1 if bs == 0 or bs >= n else math.ceil(n / bs)
+
+    def where(self) -> str:
+        return (f"level {self.level + 1}/{self.levels} (depth {self.model.blocks[0].depth}), "
+                f"epoch {self.epoch + 1}, step {self.batch + 1}")
+
+    def run_levels(self) -> None:
+        """Train from the current position to the end of the last level."""
+        self._t0 = time.perf_counter()
+        with self.stop:
+            while True:
+                self._run_level()
+                if self.level + 1 >= self.levels:
+                    break
+                self._next_level()
+        self.progress.close()
+
+    def _run_level(self) -> None:
+        if not self.started:
+            self._start_level()
+        total = self.config.epochs * self.n_batches()
+        depth = self.model.blocks[0].depth
+        self.progress.start_level(self.level, self.levels, depth, self.config.epochs, total,
+                                  done=self.step_k)
+        while self.epoch < self.config.epochs:
+            self._run_epoch()
+            self._end_epoch()
+
+    def _start_level(self) -> None:
+        self.stepper = make_stepper(self.config, self.model)
+        self.step_k = 0
+        ev = evaluate(self.model, self.data.x_val, self.data.y_val, self._eval_batch())
+        self.history.append({
+            "level": self.level, "depth": self.model.blocks[0].depth, "epoch": 0, "lr": None,
+            "train_loss": None, "train_accuracy": None, "val_loss": ev.loss,
+            "val_accuracy": ev.accuracy, "seconds": self.elapsed(),
+        })
+        self._consider(ev.accuracy, ev.loss, epoch=0)
+        self.started = True
+
+    def _run_epoch(self) -> None:
+        x, y, n = self.data.x_train, self.data.y_train, self.data.n_train
+        bs = self.config.batch_size if 0 < self.config.batch_size < n else n
+        if self.perm is None:
+            self.perm = torch.randperm(n, generator=self.data_order) if bs < n else None
+        n_batches, total = self.n_batches(), self.config.epochs * self.n_batches()
+        for b in range(self.batch, n_batches):
+            if self.perm is None:
+                xb, yb = x, y
+            else:
+                idx = self.perm[b * bs:(b + 1) * bs].to(self.device)
+                xb, yb = x[idx], y[idx]
+            if hasattr(self.stepper, "set_lr"):
+                c = self.config
+                self.stepper.set_lr(learning_rate(c.schedule, c.lr, self.step_k, total))
+            self._step(xb, yb)
+            self.batch = b + 1
+            if self.callback is not None:
+                self.callback(self, "step")
+            if self.stop.signum is not None:
+                self.interrupt()
+
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        try:
+            out = self.stepper.step(self.model, xb, yb)
+            if not math.isfinite(float(out["loss"])):
+                raise NonFinite("loss", float(out["loss"]))
+        except NonFinite as exc:
+            err = diagnose(self.model, xb, exc.what, exc.value, self.where())
+            last = self.out / "checkpoint.pt" if self.out is not None else None
+            if last is not None and last.is_file():
+                err.args = (f"{err.args[0]} The last good checkpoint is kept in {last}.",)
+            raise err from None
+        self.step_k += 1
+        count = int(out.get("count", yb.shape[0]))
+        self.sums = [self.sums[0] + float(out["loss"]) * count,
+                     self.sums[1] + int(out.get("correct", 0)), self.sums[2] + count]
+        self.progress.step(self.sums[0] / self.sums[2], self.sums[1] / self.sums[2],
+                           self.history[-1]["val_accuracy"])
+
+    def _end_epoch(self) -> None:
+        ev = evaluate(self.model, self.data.x_val, self.data.y_val, self._eval_batch())
+        c = self.config
+        total, count = c.epochs * self.n_batches(), max(self.sums[2], 1)
+        record = {
+            "level": self.level, "depth": self.model.blocks[0].depth, "epoch": self.epoch + 1,
+            "lr": learning_rate(c.schedule, c.lr, max(self.step_k - 1, 0), total),
+            "train_loss": self.sums[0] / count, "train_accuracy": self.sums[1] / count,
+            "val_loss": ev.loss, "val_accuracy": ev.accuracy, "seconds": self.elapsed(),
+        }
+        self.history.append(record)
+        self._consider(ev.accuracy, ev.loss, epoch=self.epoch + 1)
+        self.epoch, self.batch, self.perm, self.sums = self.epoch + 1, 0, None, [0.0, 0, 0]
+        self.progress.epoch(record)
+        if self.callback is not None:
+            self.callback(self, "epoch")
+        self.checkpoint()
+        if self.stop.signum is not None:
+            self.interrupt()
+
+    def _consider(self, accuracy: float, loss: float, epoch: int) -> None:
+        b = self.best
+        if accuracy > b["val_accuracy"] or (accuracy == b["val_accuracy"] and loss < b["val_loss"]):
+            state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+            self.best = {"state": state, "model_config": dict(self.model.config),
+                         "val_accuracy": accuracy, "val_loss": loss, "level": self.level,
+                         "epoch": epoch}
+
+    def _next_level(self) -> None:
+        prolong_model(self.model)
+        self.level, self.epoch, self.batch, self.step_k = self.level + 1, 0, 0, 0
+        self.started, self.stepper = False, None
+        self.checkpoint()
+
+    def _eval_batch(self) -> int:
+        return 1000 if self.data.is_image else 0
+
+    def interrupt(self) -> None:
+        """Write a checkpoint and raise :class:`TrainingInterrupted`."""
+        import signal
+
+        path = self.checkpoint()
+        name = signal.Signals(self.stop.signum).name
+        msg = f"training interrupted by {name} at {self.where()}"
+        if path is not None:
+            msg += (f"; checkpoint written to {path}. Resume with: "
+                    f"stablenet train --resume {self.out}")
+        raise TrainingInterrupted(msg, self.stop.signum)
