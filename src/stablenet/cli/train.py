@@ -16,7 +16,7 @@ from ..activations import ACTIVATIONS
 from ..errors import CheckpointError, ConfigError
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
-from ..train.defaults import BIASES, DEVICES, DTYPES, MEMORY, OPTIMIZERS, SCHEDULES
+from ..train.defaults import BIASES, DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
 from ._common import int_list, plain_warnings, relative, say
 
 COMMAND = "train"
@@ -49,7 +49,6 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "limit_val": dict(type=int, help="use a random subset of this many validation examples"),
     "dtype": dict(choices=DTYPES, help="float32 (default) or float64"),
     "max_grad_norm": dict(type=float, help="gradient norm treated as divergence (1e6)"),
-    "memory": dict(choices=MEMORY, help="activation memory mode of the blocks"),
     "threads": dict(type=int, help="CPU threads (0 = torch's default; dense data: 1)"),
 }
 
@@ -59,6 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "path to a .npz / .csv file")
     for dest, kw in CONFIG_FLAGS.items():
         p.add_argument("--" + dest.replace("_", "-"), dest=dest, default=None, **kw)
+    p.add_argument("--reversible", action="store_true", default=None,
+                   help="recompute states by the exact inverse steps in backward: activation "
+                   "memory independent of depth (hamiltonian, leapfrog)")
+    p.add_argument("--checkpoint", type=int, metavar="K", default=None, dest="checkpoint_segment",
+                   help="store every K-th state and recompute the rest in backward")
     p.add_argument("--device", choices=DEVICES, default=None, help="cpu (default) or cuda")
     p.add_argument("--out", type=Path, default=None,
                    help="output directory (default runs/DATASET-ARCH)")
@@ -76,9 +80,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def given_options(args: argparse.Namespace) -> dict[str, Any]:
     """The TrainConfig options given on the command line (unset flags are left out)."""
     opts = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
-    for k in ("dataset", "device"):
+    for k in ("dataset", "device", "checkpoint_segment"):
         if getattr(args, k) is not None:
             opts[k] = getattr(args, k)
+    if args.reversible and args.checkpoint_segment is not None:
+        raise ConfigError("--reversible and --checkpoint K are two different memory modes; "
+                          "choose one")
+    if args.reversible:
+        opts["memory"] = "reversible"
+    elif args.checkpoint_segment is not None:
+        opts["memory"] = "checkpoint"
     return opts
 
 

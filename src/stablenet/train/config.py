@@ -41,9 +41,11 @@ class TrainConfig:
     ``width`` is the feature width of dense networks (the inputs are zero-padded to it),
     ``channels`` the per-stage channels of image networks. ``batch_size`` 0 means full
     batch. ``limit_train`` / ``limit_val`` keep a seeded random subset of the data.
-    ``max_grad_norm``: a gradient norm above it counts as divergence. ``threads``: torch
-    CPU threads during the run (0 = leave torch's setting); small dense networks run far
-    faster on 1 thread (no waiting on busy cores), so that is their default.
+    ``max_grad_norm``: a gradient norm above it counts as divergence. ``memory`` and
+    ``checkpoint_segment`` choose the blocks' activation-memory mode ("store",
+    "reversible", or "checkpoint" keeping every k-th state; see ``stablenet.memory``).
+    ``threads``: torch CPU threads during the run (0 = leave torch's setting); small dense
+    networks run far faster on 1 thread (no waiting on busy cores), their default.
     """
 
     dataset: str = "ellipses"
@@ -73,6 +75,7 @@ class TrainConfig:
     dtype: str = "float32"
     max_grad_norm: float = 1e6
     memory: str = "store"
+    checkpoint_segment: int | None = None
     threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,6 +137,7 @@ def check(config: TrainConfig) -> TrainConfig:
     _int("--batch-size", c.batch_size, minimum=0)
     _int("--seed", c.seed, minimum=0)
     _int("--threads", c.threads, minimum=0)
+    _int("--checkpoint", c.checkpoint_segment)
     if c.channels is not None:
         if not isinstance(c.channels, (list, tuple)) or not c.channels:
             raise ConfigError(f"--channels must be a non-empty list of integers, got {c.channels}")

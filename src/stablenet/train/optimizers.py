@@ -108,14 +108,11 @@ def make_stepper(config: TrainConfig, model: nn.Module) -> Stepper:
 
 
 def _bcd(config: TrainConfig, model: nn.Module) -> Stepper:
-    try:
-        from .. import optim
-    except ImportError:
-        raise ConfigError(
-            "--optimizer bcd needs stablenet.optim (the paper's block coordinate descent), "
-            "which this installation does not have; use adam, sgd or lbfgs"
-        ) from None
-    return optim.make_stepper(config, model)
+    """The paper's block coordinate descent (its ``step`` already has the stepper interface;
+    it reports the batch ``accuracy`` after the step instead of a ``correct`` count)."""
+    from ..optim import BlockCoordinateDescent
+
+    return BlockCoordinateDescent(model, config.alpha, config.beta, seed=config.seed)
 
 
 def learning_rate(kind: str, base: float, step: int, total: int) -> float:

@@ -55,24 +55,16 @@ def model_kwargs(config: TrainConfig, split: DataSplit, level: int = 0) -> dict[
         arch=config.arch, input_shape=split.input_shape, num_classes=split.num_classes,
         width=list(config.channels) if split.is_image else config.width, depth=depth,
         T=config.T, activation=config.activation, bias=config.bias, gamma=config.gamma,
-        opening="pad" if split.is_image else config.opening,
+        opening="pad" if split.is_image else config.opening, memory=config.memory,
+        checkpoint=config.checkpoint_segment,
     )
-    if config.memory != "store":
-        kwargs["memory"] = config.memory
     return kwargs
 
 
 def build(config: TrainConfig, split: DataSplit, level: int = 0) -> nn.Module:
     """The model of ``config`` at ``level``, on the config's device and dtype."""
     device, dtype = torch_setup(config)
-    try:
-        model = build_model(**model_kwargs(config, split, level))
-    except TypeError as exc:
-        if "memory" not in str(exc):
-            raise
-        raise ConfigError(
-            f"--memory {config.memory} is not supported by this version's blocks"
-        ) from None
+    model = build_model(**model_kwargs(config, split, level))
     return model.to(device=device, dtype=dtype)
 
 

@@ -166,8 +166,9 @@ class Trainer:
             raise err from None
         self.step_k += 1
         count = int(out.get("count", yb.shape[0]))
-        self.sums = [self.sums[0] + float(out["loss"]) * count,
-                     self.sums[1] + int(out.get("correct", 0)), self.sums[2] + count]
+        right = out["correct"] if "correct" in out else round(float(out["accuracy"]) * count)
+        self.sums = [self.sums[0] + float(out["loss"]) * count, self.sums[1] + int(right),
+                     self.sums[2] + count]
         self.progress.step(self.sums[0] / self.sums[2], self.sums[1] / self.sums[2],
                            self.history[-1]["val_accuracy"])
 
