@@ -116,8 +116,9 @@ class BlockCoordinateDescent:
         iterations of each phase (one CG iteration = one Hessian or Gauss-Newton product),
         ``function_evals`` / ``gradient_evals`` (objective and gradient evaluations of both
         phases, line-search trials included; the classifier's are on fixed features),
-        ``network_function_evals`` (forward propagations through the network, the feature
-        pass included) and ``line_search_failures``.
+        ``network_function_evals`` / ``network_gradient_evals`` (forward / backward
+        propagations through the network, the feature pass included) and
+        ``line_search_failures``.
         """
         check_model(model)
         if x.shape[0] != y.shape[0] or x.shape[0] == 0:
@@ -152,6 +153,7 @@ class BlockCoordinateDescent:
             "function_evals": cls.function_evals + (net.function_evals if net else 0) + extra,
             "gradient_evals": cls.gradient_evals + (net.gradient_evals if net else 0),
             "network_function_evals": (net.function_evals if net else 0) + extra + 1,
+            "network_gradient_evals": net.gradient_evals if net else 0,
             "line_search_failures": cls.line_search_failures
             + (net.line_search_failures if net else 0),
         }
