@@ -23,8 +23,10 @@ from torch import Tensor, nn
 
 from ..blocks import StableBlock
 from .network import (
+    DEVICE,
     DTYPE,
     analysis_copy,
+    as_input,
     block_inputs,
     is_block,
     iterate_states,
@@ -85,7 +87,7 @@ def output_grads(model: nn.Module, x: Tensor, labels: Tensor) -> list[Tensor]:
     ]
     try:
         with torch.enable_grad():
-            loss = F.cross_entropy(model(x.to(DTYPE)), labels)
+            loss = F.cross_entropy(model(as_input(x)), labels.detach().to(DEVICE))
             keys = sorted(outputs)
             grads = torch.autograd.grad(loss, [outputs[i] for i in keys])
     finally:
@@ -108,7 +110,8 @@ def gradient_norms(
     stable_blocks(model_or_block)  # a clear error for anything else
     net = analysis_copy(model_or_block)
     if is_block(net):
-        return block_gradient_norms(net, x.to(DTYPE), grad_output, seed)
+        g = None if grad_output is None else as_input(grad_output)
+        return block_gradient_norms(net, as_input(x), g, seed)
     inputs = block_inputs(net, x)
     if grad_output is not None:
         raise ValueError("grad_output applies to a single block; for a model pass labels")

@@ -1,8 +1,9 @@
 """The analysed network: its stable blocks, their inputs, and their trajectories.
 
-Every analysis runs on a float64 copy of the network (``analysis_copy``) in eval mode, so
-growth factors up to ~1e300 are representable, batch norm uses its running statistics
-and the user's module is never changed. The block's loop is re-run here from its public
+Every analysis runs on a float64 CPU copy of the network (``analysis_copy``) in eval
+mode, so growth factors up to ~1e300 are representable, batch norm uses its running
+statistics, a model trained on a GPU needs no device handling, and the user's module is
+never changed. The block's loop is re-run here from its public
 parts (``weights()``, ``field``, ``integrator``, ``h``, ``depth``), so every quantity is
 the mathematics of the discretisation, independent of the block's memory mode.
 """
@@ -21,6 +22,7 @@ from ..errors import ConfigTypeError
 from ..integrators.base import State
 
 DTYPE = torch.float64
+DEVICE = torch.device("cpu")
 
 
 def is_block(module: nn.Module) -> bool:
@@ -41,15 +43,20 @@ def stable_blocks(model_or_block: nn.Module) -> list[StableBlock]:
 
 
 def analysis_copy(module: nn.Module) -> nn.Module:
-    """A float64, eval-mode deep copy of ``module`` (the original is left untouched)."""
-    return copy.deepcopy(module).to(DTYPE).eval()
+    """A float64, CPU, eval-mode deep copy of ``module`` (the original is left untouched)."""
+    return copy.deepcopy(module).to(device=DEVICE, dtype=DTYPE).eval()
+
+
+def as_input(x: Tensor) -> Tensor:
+    """``x`` as a float64 CPU tensor, cut from any graph."""
+    return x.detach().to(device=DEVICE, dtype=DTYPE)
 
 
 def block_inputs(model: nn.Module, x: Tensor) -> list[Tensor]:
     """The input Y_0 of every stable block when ``model`` maps ``x`` (no grad)."""
     blocks = stable_blocks(model)
     if is_block(model):
-        return [x.to(DTYPE)]
+        return [as_input(x)]
     captured: dict[int, Tensor] = {}
     hooks = [
         blk.register_forward_pre_hook(lambda _m, args, i=i: captured.setdefault(i, args[0]))
@@ -57,7 +64,7 @@ def block_inputs(model: nn.Module, x: Tensor) -> list[Tensor]:
     ]
     try:
         with torch.no_grad():
-            model(x.to(DTYPE))
+            model(as_input(x))
     finally:
         for hook in hooks:
             hook.remove()
