@@ -36,8 +36,8 @@ class BlockMargins:
         margins: ``[N]`` min over the layer's eigenvalues of the integrator's margin.
         eigenvalues: ``[N]`` complex, the eigenvalue attaining it (first-order system).
         h, T: step and final time; integrator: its name; source: "weights" or "data".
-        max_h: ``[N]`` the largest step h' <= h at which the layer passes (bisection, to
-            ~1e-7 relative), 0 if no step down to h / 1e4 helps (e.g. Re lambda > 0 for
+        max_h: ``[N]`` the largest step h' <= h at which the layer passes (bisection in
+            log h' to float64 precision), 0 if no step down to h / 1e4 helps (e.g. Re lambda > 0 for
             forward Euler, lambda off the imaginary axis for Verlet/leapfrog).
     """
 
