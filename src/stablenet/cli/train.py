@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train import TrainConfig, TrainingInterrupted, train
 
     with plain_warnings():
+        _quiet_unless_main_process(args)
         out = _out_dir(args)
         options = given_options(args)
         if args.resume is not None:
@@ -117,6 +118,17 @@ def run(args: argparse.Namespace) -> int:
             return exc.exit_code
         _report(result, args)
     return 0
+
+
+def _quiet_unless_main_process(args: argparse.Namespace) -> None:
+    """Under torchrun, ranks other than 0 print no progress or warnings and draw no figures."""
+    import warnings
+
+    from ..train.distributed import is_main_process
+
+    if not is_main_process():
+        args.quiet, args.no_plots = True, True
+        warnings.simplefilter("ignore")
 
 
 def _out_dir(args: argparse.Namespace) -> Path:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import sys
 from typing import IO, Any
 
+from .distributed import is_main_process
+
 
 class Progress:
     def __init__(self, enabled: bool = True, stream: IO[str] | None = None) -> None:
-        self.enabled = enabled
+        self.enabled = enabled and is_main_process()  # torchrun: rank 0 only
         self.stream = stream if stream is not None else sys.stderr
         self.bar: Any = None
         self.epochs = 1

@@ -20,6 +20,7 @@ from ..data import DataSplit, load_dataset
 from ..errors import ConfigError
 from ..registry import build_model
 from .config import TrainConfig
+from .distributed import local_device
 from .multilevel import level_depth
 
 
@@ -45,7 +46,8 @@ def torch_setup(config: TrainConfig) -> tuple[torch.device, torch.dtype]:
     """The device and dtype of ``config``; ConfigError when CUDA is asked for but missing."""
     if config.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda was given but CUDA is not available; use --device cpu")
-    return torch.device(config.device), getattr(torch, config.dtype)
+    # under torchrun each rank drives its own GPU, cuda:LOCAL_RANK
+    return torch.device(local_device(config.device)), getattr(torch, config.dtype)
 
 
 def model_kwargs(config: TrainConfig, split: DataSplit, level: int = 0) -> dict[str, Any]:

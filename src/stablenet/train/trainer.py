@@ -24,6 +24,7 @@ import torch
 from ..data import DataSplit
 from .checkpoint import save_checkpoint
 from .config import TrainConfig
+from .distributed import data_parallel
 from .divergence import diagnose
 from .multilevel import prolong_model
 from .objective import evaluate
@@ -50,6 +51,9 @@ class Trainer:
                  progress: Progress | None = None, callback: Callback | None = None) -> None:
         self.config, self.out = config, out
         self.device, self.dtype = torch_setup(config)
+        self.parallel = data_parallel(config, split.n_train, self.device)  # torchrun: DDP
+        if self.parallel is not None and self.parallel.rank != 0:
+            self.out = None  # rank 0 alone writes checkpoints, model and metrics
         self.data = split.to(dtype=self.dtype, device=self.device)
         self.data_order = seed_everything(config.seed)
         self.model = build(config, split, 0)
@@ -122,7 +126,7 @@ class Trainer:
     def _start_level(self) -> None:
         self.stepper = make_stepper(self.config, self.model)
         self.step_k = 0
-        ev = evaluate(self.model, self.data.x_val, self.data.y_val, self._eval_batch())
+        ev = self._validate()
         self.history.append({
             "level": self.level, "depth": self.model.blocks[0].depth, "epoch": 0, "lr": None,
             "train_loss": None, "train_accuracy": None, "val_loss": ev.loss,
@@ -150,12 +154,15 @@ class Trainer:
             self.batch = b + 1
             if self.callback is not None:
                 self.callback(self, "step")
-            if self.stop.signum is not None:
+            if self._stop_requested():
                 self.interrupt()
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         try:
-            out = self.stepper.step(self.model, xb, yb)
+            if self.parallel is not None:  # this rank's slice; global metrics
+                out = self.parallel.step(self.stepper, self.model, xb, yb)
+            else:
+                out = self.stepper.step(self.model, xb, yb)
             if not math.isfinite(float(out["loss"])):
                 raise NonFinite("loss", float(out["loss"]))
         except NonFinite as exc:
@@ -173,7 +180,7 @@ class Trainer:
                            self.history[-1]["val_accuracy"])
 
     def _end_epoch(self) -> None:
-        ev = evaluate(self.model, self.data.x_val, self.data.y_val, self._eval_batch())
+        ev = self._validate()
         c = self.config
         total, count = c.epochs * self.n_batches(), max(self.sums[2], 1)
         record = {
@@ -189,7 +196,7 @@ class Trainer:
         if self.callback is not None:
             self.callback(self, "epoch")
         self.checkpoint()
-        if self.stop.signum is not None:
+        if self._stop_requested():
             self.interrupt()
 
     def _consider(self, accuracy: float, loss: float, epoch: int) -> None:
@@ -209,11 +216,24 @@ class Trainer:
     def _eval_batch(self) -> int:
         return 1000 if self.data.is_image else 0
 
+    def _validate(self):
+        """Evaluation on the validation set (under torchrun: sharded, sums all-reduced)."""
+        args = (self.model, self.data.x_val, self.data.y_val, self._eval_batch())
+        return self.parallel.evaluate(*args) if self.parallel is not None else evaluate(*args)
+
+    def _stop_requested(self) -> bool:
+        """A stop request (signal, callback); under torchrun all ranks agree on it."""
+        if self.parallel is not None:
+            return self.parallel.agree_stop(self.stop)
+        return self.stop.signum is not None
+
     def interrupt(self) -> None:
         """Write a checkpoint and raise :class:`TrainingInterrupted`."""
         import signal
 
         path = self.checkpoint()
+        if self.parallel is not None:
+            self.parallel.barrier()  # no rank exits before rank 0 has written
         name = signal.Signals(self.stop.signum).name
         msg = f"training interrupted by {name} at {self.where()}"
         if path is not None:
