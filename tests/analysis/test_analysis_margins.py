@@ -79,3 +79,23 @@ def test_data_margins_use_the_worst_sample_and_model_gives_one_per_block():
     assert from_data[0].source == "data" and from_weights[0].source == "weights"
     one = [stability_margins(model, x[i : i + 1])[0].margins for i in range(6)]
     torch.testing.assert_close(from_data[0].margins, torch.stack(one).min(dim=0).values)
+
+
+def test_approximate_hamiltonian_data_spectrum_checks_modulus_only(float64):
+    # Ritz values of the non-normal Hamiltonian Jacobian at data carry real parts of
+    # ~1e-3 |lambda| (Arnoldi error); for the imaginary-segment region only |lambda| counts
+    torch.manual_seed(5)
+    block = stablenet.ConvHamiltonianNet(2, 2, 1.0)
+    x = torch.randn(2, 2, 8, 8)  # m = 2 * 128 = 256
+    exact = stability_margins(block, x)
+    approx = stability_margins(block, x, exact_max=100)
+    assert exact.stable and exact.approximate == ""
+    assert approx.stable and approx.approximate == "Arnoldi Ritz values, |lambda| only"
+    torch.testing.assert_close(approx.margins, exact.margins, rtol=0, atol=1e-3)
+
+
+def test_approximate_euler_spectrum_keeps_real_parts(float64):
+    torch.manual_seed(6)
+    block = stablenet.ConvResNet(2, 2, 1.0)
+    approx = stability_margins(block, torch.randn(1, 2, 8, 8), exact_max=100)
+    assert approx.approximate == "Arnoldi Ritz values" and not approx.stable

@@ -79,8 +79,8 @@ def analyze(
     )
 
 
-def margin_verdict(m: BlockMargins, i: int, exact: bool) -> str:
-    approx = "" if exact else " (approximate: Arnoldi Ritz values)"
+def margin_verdict(m: BlockMargins, i: int) -> str:
+    approx = f" (approximate: {m.approximate})" if m.approximate else ""
     if m.stable:
         return (
             f"**Verdict (stability margins, block {i}, {m.source}): STABLE**{approx}: all "
@@ -116,10 +116,10 @@ def sensitivity_verdict(s: Sensitivity, i: int, threshold: float) -> str:
 
 def verdicts(a: Analysis) -> list[str]:
     lines = []
-    for i, spec in enumerate(a.spectra):
-        lines.append(margin_verdict(a.margins_weights[i], i, spec.exact))
+    for i in range(len(a.spectra)):
+        lines.append(margin_verdict(a.margins_weights[i], i))
         if a.margins_data[i] is not None:
-            lines.append(margin_verdict(a.margins_data[i], i, spec.exact))
+            lines.append(margin_verdict(a.margins_data[i], i))
         lines.append(gradient_verdict(a.gradients[i], i, a.threshold))
         lines.append(sensitivity_verdict(a.sensitivity[i], i, a.threshold))
     return lines
