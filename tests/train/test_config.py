@@ -1,0 +1,93 @@
+"""TrainConfig: per-dataset defaults, resolution rules and one clear error per bad value."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from stablenet.errors import ConfigError, ConfigTypeError
+from stablenet.train import TrainConfig, check, defaults_for, resolve
+from stablenet.train.defaults import DEFAULT_LR, DEFAULTS_2D, DEFAULTS_IMAGE
+
+
+def test_paper_problems_get_the_2d_defaults():
+    cfg = resolve(TrainConfig(dataset="swissroll"), is_image=False, n_features=2)
+    for key, value in DEFAULTS_2D.items():
+        assert getattr(cfg, key) == value
+    assert cfg.T == 20.0 and cfg.activation == "tanh" and cfg.levels > 1  # authors' settings
+
+
+def test_images_get_the_image_defaults_and_width_means_one_stage():
+    cfg = resolve(TrainConfig(dataset="mnist"), is_image=True, n_features=1)
+    assert cfg.channels == DEFAULTS_IMAGE["channels"] and cfg.optimizer == "adam"
+    one = resolve(TrainConfig(dataset="mnist", width=12), is_image=True, n_features=1)
+    assert one.channels == [12]
+
+
+def test_user_feature_data_widens_to_the_features():
+    assert defaults_for("my.npz", False, 7)["width"] == 7
+    assert defaults_for("my.csv", False, 2)["width"] == 4
+    assert defaults_for("imgs.npz", True, 3)["optimizer"] == DEFAULTS_IMAGE["optimizer"]
+
+
+def test_given_values_win_and_lr_follows_a_changed_optimizer():
+    cfg = resolve(TrainConfig(dataset="peaks", depth=3, optimizer="adam"), False, 2)
+    assert cfg.depth == 3 and cfg.lr == DEFAULT_LR["adam"] and cfg.schedule == "cosine"
+    cfg = resolve(TrainConfig(dataset="peaks", optimizer="sgd", lr=0.5, schedule="step"),
+                  False, 2)
+    assert (cfg.lr, cfg.schedule) == (0.5, "step")
+
+
+def test_pad_opening_needs_width_at_least_features():
+    with pytest.raises(ConfigError, match="width 3 is smaller than the 5 input features"):
+        resolve(TrainConfig(dataset="x.npz", width=3), False, 5)
+    cfg = resolve(TrainConfig(dataset="x.npz", width=3, opening="linear"), False, 5)
+    assert cfg.width == 3
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("depth", 0, "--depth must be positive"),
+    ("depth", -4, "--depth must be positive"),
+    ("width", 0, "--width must be positive"),
+    ("epochs", 0, "--epochs must be positive"),
+    ("levels", 0, "--levels must be positive"),
+    ("batch_size", -1, "--batch-size must be >= 0"),
+    ("lr", 0.0, "--lr must be positive"),
+    ("lr", -1e-3, "--lr must be positive"),
+    ("T", 0.0, "--T .* must be positive"),
+    ("T", math.nan, "--T .* must be finite"),
+    ("T", math.inf, "--T .* must be finite"),
+    ("gamma", -1.0, "--gamma must be >= 0"),
+    ("alpha", math.nan, "--alpha must be finite"),
+    ("momentum", 1.0, "--momentum must be in"),
+    ("arch", "transformer", "unknown architecture 'transformer'"),
+    ("optimizer", "rmsprop", "unknown optimizer 'rmsprop'"),
+    ("activation", "gelu", "unknown activation 'gelu'"),
+    ("dtype", "float16", "unknown dtype"),
+    ("device", "tpu", "unknown device"),
+    ("channels", [], "--channels must be a non-empty list"),
+    ("dataset", " ", "--dataset must name"),
+])
+def test_bad_values_raise_config_error(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        check(TrainConfig(**{field: value}))
+
+
+@pytest.mark.parametrize("field, value", [("depth", 2.5), ("epochs", "3"), ("T", "20"),
+                                          ("seed", True)])
+def test_wrong_types_raise_config_type_error(field, value):
+    with pytest.raises(ConfigTypeError):
+        check(TrainConfig(**{field: value}))
+
+
+def test_depth_explosion_from_levels_is_refused():
+    with pytest.raises(ConfigError, match="would reach depth"):
+        check(TrainConfig(depth=1024, levels=10))
+
+
+def test_round_trip_and_unknown_keys():
+    cfg = TrainConfig(dataset="peaks", depth=5)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError, match="unknown training option"):
+        TrainConfig.from_dict({"dataset": "peaks", "depht": 3})

@@ -1,0 +1,75 @@
+"""Training end to end through the library: accuracy, selection rule, determinism, dtype."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import stablenet
+from stablenet.train import TrainConfig, evaluate, train
+from stablenet.train.setup import load_data
+
+
+@pytest.mark.parametrize("dataset, bar, limit", [
+    ("ellipses", 0.97, None), ("swissroll", 0.90, None), ("peaks", 0.85, 1500),
+])
+def test_short_training_reaches_a_stated_accuracy(dataset, bar, limit):
+    cfg = TrainConfig(dataset=dataset, arch="hamiltonian", T=5.0, depth=4, levels=1, epochs=15,
+                      limit_train=limit)
+    metrics = train(cfg).metrics
+    assert metrics["best_val_accuracy"] >= bar, metrics["best_val_accuracy"]
+
+
+def tiny(**kw) -> TrainConfig:
+    base = dict(dataset="ellipses", depth=2, T=2.0, levels=2, epochs=3, limit_train=120,
+                limit_val=40, optimizer="adam", batch_size=32, lr=0.05)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_outputs_and_selection_rule(tmp_path):
+    result = train(tiny(), tmp_path)
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("train_accuracy", "val_accuracy", "best_val_accuracy", "final_loss", "seconds",
+                "n_parameters", "config", "history"):
+        assert key in m
+    assert m["config"]["depth"] == 2 and m["config"]["levels"] == 2
+    epochs = [r for r in m["history"] if r["epoch"] > 0]
+    assert len(epochs) == 2 * 3 and {r["depth"] for r in epochs} == {2, 4}
+    assert m["best_val_accuracy"] == max(r["val_accuracy"] for r in m["history"])
+    model = stablenet.load(tmp_path / "model.pt")  # the best-validation weights
+    split = load_data(TrainConfig.from_dict(m["config"]))
+    assert evaluate(model, split.x_val, split.y_val).accuracy == m["best_val_accuracy"]
+    assert model.config["depth"] == m["model_config"]["depth"]
+    assert m["n_parameters"] == sum(p.numel() for p in result.model.parameters())
+
+
+def _final_weights(path):
+    return torch.load(path / "checkpoint.pt", weights_only=True)["model"]
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path):
+    a = train(tiny(seed=3), tmp_path / "a").metrics
+    b = train(tiny(seed=3), tmp_path / "b").metrics
+    train(tiny(seed=4), tmp_path / "c")
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in a["history"]]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in b["history"]]
+    wa, wb, wc = (_final_weights(tmp_path / n) for n in "abc")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_float64_on_request():
+    result = train(tiny(dtype="float64", levels=1, epochs=1))
+    assert all(p.dtype == torch.float64 for p in result.model.parameters())
+
+
+def test_bcd_optimizer_plugs_into_the_loop():
+    result = train(tiny(optimizer="bcd", levels=1, epochs=2, batch_size=60))
+    assert result.metrics["history"][-1]["train_loss"] > 0
+
+
+def test_memory_mode_passes_through(tmp_path):
+    result = train(tiny(arch="leapfrog", memory="reversible", levels=1, epochs=1))
+    assert result.model.config["memory"] == "reversible"
