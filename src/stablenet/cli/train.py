@@ -116,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
         except TrainingInterrupted as exc:
             print(f"stablenet train: {exc}", flush=True)
             return exc.exit_code
-        _report(result, args)
+        if result.out is not None:  # None on torchrun ranks other than 0
+            _report(result, args)
     return 0
 
 
