@@ -58,6 +58,7 @@ def test_step_returns_the_documented_values():
     with torch.no_grad():
         acc = (model(x).argmax(1) == y).double().mean().item()
     assert info["accuracy"] == pytest.approx(acc)
+    assert info["count"] == 96 and info["correct"] == round(acc * 96)
     assert info["classifier_cg_iters"] > 0 and info["network_cg_iters"] > 0
     assert opt.totals["steps"] == 1 and opt.totals["function_evals"] == info["function_evals"]
 

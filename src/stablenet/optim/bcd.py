@@ -111,8 +111,9 @@ class BlockCoordinateDescent:
     def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
         """One outer iteration on the batch ``(x, y)``; updates ``model`` in place.
 
-        Returns the objective ``loss`` (CE + R), ``cross_entropy`` and ``accuracy`` on the
-        batch after the step, and the work done: Newton / Gauss-Newton steps and CG
+        Returns the objective ``loss`` (CE + R), ``cross_entropy``, ``accuracy`` (and the
+        ``correct`` count of the ``count`` examples) on the batch after the step, and the
+        work done: Newton / Gauss-Newton steps and CG
         iterations of each phase (one CG iteration = one Hessian or Gauss-Newton product),
         ``function_evals`` / ``gradient_evals`` (objective and gradient evaluations of both
         phases, line-search trials included; the classifier's are on fixed features),
@@ -147,6 +148,7 @@ class BlockCoordinateDescent:
                 extra = 1
         info = {
             "loss": loss, "cross_entropy": ce, "accuracy": acc,
+            "correct": round(acc * x.shape[0]), "count": int(x.shape[0]),
             "classifier_newton_iters": cls.iters, "classifier_cg_iters": cls.cg_iters,
             "network_gn_iters": net.iters if net else 0,
             "network_cg_iters": net.cg_iters if net else 0,

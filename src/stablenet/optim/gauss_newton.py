@@ -131,7 +131,7 @@ def network_gradient(
     if z is None or vjp_fn is None:
         z, vjp_fn = vjp(lambda t: problem.logits(t, problem.x), theta)
     residual = torch.softmax(z.detach(), dim=-1)
-    residual[torch.arange(len(problem.y)), problem.y] -= 1.0
+    residual[torch.arange(len(problem.y), device=z.device), problem.y] -= 1.0
     return vjp_fn(residual / z.shape[0])[0] + grad(problem.regularizer)(theta)
 
 
