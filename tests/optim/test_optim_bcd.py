@@ -85,6 +85,16 @@ def test_a_phase_with_zero_iterations_leaves_its_parameters(phase):
         assert same == (name.startswith("classifier") == (phase == "classifier")), name
 
 
+def test_frozen_network_parameters_are_left_alone():
+    model, x, y = _dense()
+    model.blocks.requires_grad_(False)
+    k_before = model.blocks[0].K.detach().clone()
+    info = BlockCoordinateDescent(model, 1e-2, 1e-3).step(model, x, y)
+    assert torch.equal(model.blocks[0].K, k_before)
+    assert info["network_cg_iters"] == 0 and info["classifier_cg_iters"] > 0
+    assert info["loss"] == pytest.approx(_objective(model, x, y, 1e-2, 1e-3), rel=1e-5)
+
+
 def test_conv_model_step_updates_batch_norm_once_and_descends():
     torch.manual_seed(0)
     model = build_model("antisymmetric", (1, 6, 6), 3, width=[3, 4], depth=2, T=1.0)

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError, ConfigTypeError, DataError
-from .gauss_newton import NetworkProblem, network_gauss_newton
+from .gauss_newton import GaussNewtonStats, NetworkProblem, network_gauss_newton
 from .newton import classifier_newton
 from .objective import check_model, frozen_batch_norm_stats, stored_graph, write_back
 from .preconditioner import _neumann_eigen
@@ -113,13 +113,12 @@ class BlockCoordinateDescent:
 
         Returns the objective ``loss`` (CE + R), ``cross_entropy``, ``accuracy`` (and the
         ``correct`` count of the ``count`` examples) on the batch after the step, and the
-        work done: Newton / Gauss-Newton steps and CG
-        iterations of each phase (one CG iteration = one Hessian or Gauss-Newton product),
-        ``function_evals`` / ``gradient_evals`` (objective and gradient evaluations of both
-        phases, line-search trials included; the classifier's are on fixed features),
-        ``network_function_evals`` / ``network_gradient_evals`` (forward / backward
-        propagations through the network, the feature pass included) and
-        ``line_search_failures``.
+        work done: Newton / Gauss-Newton steps and CG iterations of each phase (one CG
+        iteration = one Hessian or Gauss-Newton product), ``function_evals`` /
+        ``gradient_evals`` (objective and gradient evaluations of both phases, line-search
+        trials included; the classifier's are on fixed features), ``network_function_evals``
+        / ``network_gradient_evals`` (forward / backward propagations through the network,
+        the feature pass included) and ``line_search_failures``.
         """
         check_model(model)
         if x.shape[0] != y.shape[0] or x.shape[0] == 0:
@@ -133,16 +132,9 @@ class BlockCoordinateDescent:
         )
         with frozen_batch_norm_stats(model), stored_graph(model):
             problem = NetworkProblem(model, self.alpha, self.beta, x, y)
-            net = None
-            if self.gn_iters and problem.params:
-                theta, net = network_gauss_newton(
-                    problem, iters=self.gn_iters, cg_iters=self.cg_iters, cg_rtol=self.cg_rtol,
-                    shift=self.shift, damping=self.damping, max_step=self.max_step,
-                    curvature_index=index,
-                )
-                write_back(problem.params, theta)
-            if net is not None and net.iters > net.line_search_failures:
-                loss, (ce, acc), extra = net.value, (net.cross_entropy, net.accuracy), 0
+            net = self._network_phase(problem, index)
+            if net.iters > net.line_search_failures:  # the last accepted trial point
+                loss, ce, acc, extra = net.value, net.cross_entropy, net.accuracy, 0
             else:
                 loss, (ce, acc) = problem.evaluate(problem.theta0)
                 extra = 1
@@ -150,19 +142,29 @@ class BlockCoordinateDescent:
             "loss": loss, "cross_entropy": ce, "accuracy": acc,
             "correct": round(acc * x.shape[0]), "count": int(x.shape[0]),
             "classifier_newton_iters": cls.iters, "classifier_cg_iters": cls.cg_iters,
-            "network_gn_iters": net.iters if net else 0,
-            "network_cg_iters": net.cg_iters if net else 0,
-            "function_evals": cls.function_evals + (net.function_evals if net else 0) + extra,
-            "gradient_evals": cls.gradient_evals + (net.gradient_evals if net else 0),
-            "network_function_evals": (net.function_evals if net else 0) + extra + 1,
-            "network_gradient_evals": net.gradient_evals if net else 0,
-            "line_search_failures": cls.line_search_failures
-            + (net.line_search_failures if net else 0),
+            "network_gn_iters": net.iters, "network_cg_iters": net.cg_iters,
+            "function_evals": cls.function_evals + net.function_evals + extra,
+            "gradient_evals": cls.gradient_evals + net.gradient_evals,
+            "network_function_evals": net.function_evals + extra + 1,
+            "network_gradient_evals": net.gradient_evals,
+            "line_search_failures": cls.line_search_failures + net.line_search_failures,
         }
         self.totals["steps"] += 1
         for key in _TOTALS[1:]:
             self.totals[key] += info[key]
         return info
+
+    def _network_phase(self, problem: NetworkProblem, index: Tensor | None) -> GaussNewtonStats:
+        """Gauss-Newton-CG on the network; writes the result into the model."""
+        if not (self.gn_iters and problem.params):
+            return GaussNewtonStats()
+        theta, stats = network_gauss_newton(
+            problem, iters=self.gn_iters, cg_iters=self.cg_iters, cg_rtol=self.cg_rtol,
+            shift=self.shift, damping=self.damping, max_step=self.max_step,
+            curvature_index=index,
+        )
+        write_back(problem.params, theta)
+        return stats
 
     def state_dict(self) -> dict[str, Any]:
         """Counters and the subsampling generator's state (the options are not included:

@@ -109,6 +109,9 @@ def gauss_newton_operator(
 
 @dataclass
 class GaussNewtonStats:
+    """Counters of a Gauss-Newton run; ``value``, ``cross_entropy`` and ``accuracy`` are at
+    the last accepted point (NaN if none), ``step_norm`` = |t d| of the last accepted step."""
+
     iters: int = 0
     cg_iters: int = 0
     function_evals: int = 0

@@ -47,12 +47,16 @@ def split_parameters(model: nn.Module) -> tuple[dict[str, Tensor], dict[str, Ten
 
 
 def flatten(tensors: dict[str, Tensor]) -> Tensor:
-    """Concatenate the (detached) tensors of a dict into one 1-D vector."""
+    """Concatenate the (detached) tensors of a dict into one 1-D vector (empty if none)."""
+    if not tensors:
+        return torch.zeros(0)
     return torch.cat([t.detach().reshape(-1) for t in tensors.values()])
 
 
 def unflatten(vec: Tensor, like: dict[str, Tensor]) -> dict[str, Tensor]:
     """Split a flat vector back into tensors with the names and shapes of ``like``."""
+    if not like:
+        return {}
     sizes = [t.numel() for t in like.values()]
     parts = torch.split(vec, sizes)
     return {name: part.view(t.shape) for (name, t), part in zip(like.items(), parts, strict=True)}
