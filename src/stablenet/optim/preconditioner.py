@@ -26,14 +26,16 @@ from ..errors import ConfigError
 
 
 @lru_cache(maxsize=32)
-def _neumann_eigen(n: int) -> tuple[Tensor, Tensor]:
+def _neumann_eigen(
+    n: int, dtype: torch.dtype = torch.float64, device: str = "cpu"
+) -> tuple[Tensor, Tensor]:
     j = torch.arange(n, dtype=torch.float64)
     k = torch.arange(n, dtype=torch.float64)
     q = torch.cos(math.pi * torch.outer(j + 0.5, k) / n)
     q[:, 0] *= math.sqrt(1.0 / n)
     q[:, 1:] *= math.sqrt(2.0 / n)
     lam = 2.0 - 2.0 * torch.cos(math.pi * k / n)
-    return q, lam
+    return q.to(dtype=dtype, device=device), lam.to(dtype=dtype, device=device)
 
 
 def neumann_laplacian_eigen(n: int, like: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -41,10 +43,9 @@ def neumann_laplacian_eigen(n: int, like: Tensor | None = None) -> tuple[Tensor,
 
     Cast to the dtype and device of ``like`` when given.
     """
-    q, lam = _neumann_eigen(int(n))
-    if like is not None:
-        q, lam = q.to(like), lam.to(like)
-    return q, lam
+    if like is None:
+        return _neumann_eigen(int(n))
+    return _neumann_eigen(int(n), like.dtype, str(like.device))
 
 
 def time_smoothness_solve(v: Tensor, alpha: float, h: float, shift: float) -> Tensor:
