@@ -1,16 +1,19 @@
 """Worker of tests/train/test_distributed.py (not a test module).
 
 Under ``torchrun --nproc_per_node=2 ddp_worker.py OUT`` every rank trains the runs of
-:data:`RUNS` and saves its final weights to ``OUT/NAME-rankR.pt``; the test calls
+:data:`RUNS` and saves its weights to ``OUT/NAME-rankR.pt`` (``final``, and
+``first`` after epoch 1); the test calls
 :func:`run_all` in its own process (``tag="single"``) for the one-process reference. Then,
 when ``STABLENET_TEST_FAIL_STEP=k`` is set (read only here), rank 1 raises at its k-th
-step of one more run, so the job must end with an error instead of hanging.
+step of one more run, so the job must end with an error instead of hanging
+(``ddp_worker.py OUT hang``: rank 1 stops responding instead).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,17 +77,24 @@ def run_all(out: Path, tag: str) -> None:
     torch.save({"final": last.state, "first": last.first}, out / f"resumed-{tag}.pt")
 
 
-def fail_on_rank_1(step: int) -> None:
-    """One more run in which rank 1 raises after its ``step``-th step."""
+def fail_on_rank_1(step: int, hang: bool = False) -> None:
+    """One more run in which rank 1 raises (``hang``: sleeps) after its ``step``-th step."""
 
     def callback(trainer: Any, event: str) -> None:
         if event == "step" and trainer.parallel.rank == 1 and trainer.step_k == step:
+            if hang:
+                time.sleep(600)  # the other rank's collective times out first
             raise RuntimeError(f"rank 1 fails on purpose at step {step}")
 
     train(TrainConfig(**RUNS["adam"]), callback=callback)
 
 
-def main(out: Path) -> None:
+def main(out: Path, mode: str) -> None:
+    """``all``: :func:`run_all`, then the failing run if STABLENET_TEST_FAIL_STEP is set;
+    ``hang``: only a run in which rank 1 stops responding at step 2."""
+    if mode == "hang":
+        fail_on_rank_1(2, hang=True)
+        return
     rank = int(os.environ["RANK"])
     run_all(out, f"rank{rank}")
     (out / f"done-rank{rank}").touch()
@@ -93,4 +103,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "all")

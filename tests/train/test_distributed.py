@@ -42,7 +42,7 @@ def _free_port() -> int:
 def torchrun(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``python -m torch.distributed.run --nproc_per_node=2 ARGS`` on 127.0.0.1."""
     full_env = {k: v for k, v in os.environ.items() if k not in D.ENV}
-    full_env.update(STABLENET_DIST_TIMEOUT="60", OMP_NUM_THREADS="1", **(env or {}))
+    full_env.update({"STABLENET_DIST_TIMEOUT": "60", "OMP_NUM_THREADS": "1", **(env or {})})
     if Path("/sys/class/net/lo").exists():
         full_env["GLOO_SOCKET_IFNAME"] = "lo"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
@@ -98,6 +98,16 @@ def test_failing_rank_ends_the_job_with_an_error(job):
     _, proc = job
     assert proc.returncode != 0
     assert "rank 1 fails on purpose at step 2" in proc.stderr
+
+
+@pytest.mark.slow
+def test_stuck_rank_times_out(tmp_path):
+    """Rank 1 stops responding: rank 0's collective times out (STABLENET_DIST_TIMEOUT = 5 s)
+    and the job ends with an error (torchrun kills rank 1 after its 30 s grace period)."""
+    proc = torchrun([str(HERE / "ddp_worker.py"), str(tmp_path), "hang"],
+                    {"STABLENET_DIST_TIMEOUT": "5"})
+    assert proc.returncode != 0
+    assert "timed out" in proc.stderr.lower()
 
 
 def test_cli_under_torchrun(tmp_path):

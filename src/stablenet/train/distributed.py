@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import atexit
 import datetime
+import gc
 import os
 import warnings
 from typing import Any
@@ -131,6 +132,7 @@ def init(device: str) -> None:
 def shutdown() -> None:
     """Leave the process group (safe to call twice)."""
     if initialized():
+        gc.collect()  # DDP wrappers left in reference cycles go while the group is alive
         dist.destroy_process_group()
 
 
@@ -192,7 +194,7 @@ class _DDP(nn.parallel.DistributedDataParallel):
 
 def _weighted_allreduce(state, bucket):  # noqa: ANN001 (DDP checks the annotations)
     """DDP communication hook: g = sum_r w_r g_r with w_r = n_r / n (see the module doc)."""
-    grad = bucket.buffer().mul_(state.weight)
+    grad = bucket.buffer().mul_(state.value)
     fut = dist.all_reduce(grad, async_op=True).get_future()
     return fut.then(lambda f: f.value()[0])
 
@@ -215,6 +217,13 @@ class _GlobalLoss:
         return getattr(self.optimizer, name)
 
 
+class _Weight:
+    """The communication hook's state: w_r = n_r / n of the current step."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
 class Parallel:
     """The data-parallel part of a run on ``world`` ranks; the trainer calls it per step."""
 
@@ -222,7 +231,7 @@ class Parallel:
         self.config, self.device = config, device
         self.rank, self.world = rank(), world_size()
         self.comm = device if device.type == "cuda" else torch.device("cpu")
-        self.weight = 1.0 / self.world
+        self.weight = _Weight(1.0 / self.world)
         self._ddp: _DDP | None = None
         self._params: list[nn.Parameter] = []
 
@@ -240,7 +249,7 @@ class Parallel:
             self._convert_batch_norm(model)
             ids = [self.device.index] if self.device.type == "cuda" else None
             self._ddp = _DDP(model, device_ids=ids)  # syncs rank 0's buffers per forward
-            self._ddp.register_comm_hook(self, _weighted_allreduce)
+            self._ddp.register_comm_hook(self.weight, _weighted_allreduce)
             self._params = params
         return self._ddp
 
@@ -257,13 +266,13 @@ class Parallel:
 
     def step(self, stepper: Any, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
         """One data-parallel step on the global batch ``(x, y)``; metrics are global."""
-        xr, yr, self.weight = self.local(x, y)
+        xr, yr, self.weight.value = self.local(x, y)
         ddp = self.wrap(model)
         optimizer = getattr(stepper, "optimizer", None)
         if self.config.optimizer == "lbfgs":
             if not isinstance(optimizer, torch.optim.LBFGS):
                 raise ConfigError("this L-BFGS stepper cannot run under torchrun; use adam/sgd")
-            stepper.optimizer = _GlobalLoss(optimizer, self.weight)
+            stepper.optimizer = _GlobalLoss(optimizer, self.weight.value)
         try:
             out = stepper.step(ddp, xr, yr)
         finally:
