@@ -1,18 +1,20 @@
 """Peak memory and time of one forward + backward: store vs reversible vs checkpoint.
 
-Each configuration (scheme, memory mode, depth) runs in a fresh child process:
+Memory: each configuration (scheme, memory mode, depth) runs in a fresh child process.
 
 * CPU: the child warms up on a tiny block (lazy imports), builds the block (weights)
   and the input, reads its resident memory (``/proc/self/statm``), resets the peak
   (``/proc/self/clear_refs``), runs one forward + backward, and reports the peak
   resident memory (``ru_maxrss``) above that baseline. Allocations >= 16 KiB are served
-  by mmap during that run, so the RSS follows the live tensors (see _malloc_thresholds).
+  by mmap in that child, so the RSS follows the live tensors (see _malloc_thresholds).
 * CUDA: ``torch.cuda.max_memory_allocated`` above the memory allocated before the run.
 * The weight gradients (one tensor the size of the weights) are produced by every
-  mode and grow with depth; the *activation* column subtracts their exact size.
-* Time: median of ``--repeats`` further forward + backward passes; on CPU the process
-  CPU time with ``--threads`` threads (default 1, robust on a shared machine), on CUDA
-  wall time between synchronisations.
+  mode and grow with depth; the *activations* column subtracts their exact size.
+
+Time: one more child per (scheme, depth) times every mode on the same block, round-robin
+(so load changes on a shared machine hit all modes alike), median of ``--repeats``
+rounds after a warm-up round; on CPU the process CPU time with ``--threads`` threads
+(default 1), on CUDA wall time between synchronisations. Ratios are against store mode.
 
 ``--drift`` instead measures the float32 reconstruction drift of reversible mode and
 the resulting gradient error against a float64 reference.
@@ -33,12 +35,15 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 
 import torch
 
 import stablenet as sn
+from stablenet.memory import DRIFT_TOL
 
 MODES = ("store", "reversible", "checkpoint")
+EXTRA_MODES = ("reversible64",)  # reversible with the float64 redo forced (drift_tol=0)
 MIB = 2.0**20
 
 
@@ -67,7 +72,7 @@ def _malloc_thresholds(mmap_bytes: int, trim_bytes: int) -> None:
     For the memory run every allocation >= 16 KiB is served by mmap, so freed tensors
     leave the resident set at once and the peak RSS is the peak of live memory (with the
     default heap, fragmentation makes peaks of identical runs differ by ~25%). Timing
-    runs use 32 MiB / 64 MiB, glibc's own steady state after its dynamic adjustment.
+    children keep glibc's defaults.
     """
     import ctypes
 
@@ -79,58 +84,80 @@ def _malloc_thresholds(mmap_bytes: int, trim_bytes: int) -> None:
         pass
 
 
-def child(cfg: dict) -> dict:
-    """One configuration in this (fresh) process: memory of the first pass, then timings."""
-    torch.set_num_threads(cfg["threads"])
+def _setup(cfg: dict, mode: str, depth: int, batch: int):
+    """Block and input of a configuration; ``reversible64`` forces the float64 redo."""
     torch.manual_seed(0)
     dev = torch.device(cfg["device"])
-    cuda = dev.type == "cuda"
+    block = sn.build_block(cfg["scheme"], cfg["width"], depth, cfg["h"] * depth).to(dev)
+    _set_mode(block, mode)
+    return block, torch.randn(batch, cfg["width"], device=dev, requires_grad=True)
+
+
+def _set_mode(block, mode: str) -> None:
+    if mode in MODES:
+        block.set_memory(mode)
+    else:
+        block.set_memory("reversible", drift_tol=0.0)
+
+
+def _step(block, x: torch.Tensor) -> None:
+    """One forward + backward from scratch (gradients set to None first)."""
+    block.zero_grad(set_to_none=True)
+    x.grad = None
+    block(x).square().mean().backward()
+    if x.is_cuda:
+        torch.cuda.synchronize()
+
+
+def child_memory(cfg: dict) -> dict:
+    """Peak memory of the first forward + backward of one (scheme, mode, depth)."""
+    torch.set_num_threads(cfg["threads"])
+    warnings.simplefilter("ignore", RuntimeWarning)  # the forced float64 redo warns
+    cuda = cfg["device"] == "cuda"
     if not cuda:
         _malloc_thresholds(16 * 1024, 128 * 1024)
     # warm-up at a tiny size: lazy imports (checkpoint imports torch._dynamo, ~70 MiB)
     # and kernel initialisation must not count as the mode's memory
-    tiny = sn.build_block(cfg["scheme"], cfg["width"], 4, 1.0, memory=cfg["mode"]).to(dev)
-    tiny(torch.randn(2, cfg["width"], device=dev, requires_grad=True)).sum().backward()
-    block = sn.build_block(
-        cfg["scheme"], cfg["width"], cfg["depth"], cfg["h"] * cfg["depth"], memory=cfg["mode"]
-    ).to(dev)
-    x = torch.randn(cfg["batch"], cfg["width"], device=dev, requires_grad=True)
-
-    def run() -> None:
-        block.zero_grad(set_to_none=True)
-        x.grad = None
-        block(x).square().mean().backward()
-        if cuda:
-            torch.cuda.synchronize()
-
+    _step(*_setup(cfg, cfg["mode"], 4, 2))
+    block, x = _setup(cfg, cfg["mode"], cfg["depth"], cfg["batch"])
     if cuda:
         torch.cuda.synchronize()
         base = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
-        run()
+        _step(block, x)
         peak = torch.cuda.max_memory_allocated() - base
     else:
         base = rss_now()
         reset_peak_rss()
-        run()
+        _step(block, x)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0 - base
-        _malloc_thresholds(32 * 2**20, 64 * 2**20)
     grads = sum(t.numel() * t.element_size() for t in [*block.parameters(), x])
-    cpu, wall = [], []
-    for _ in range(cfg["repeats"]):
-        t0, c0 = time.perf_counter(), time.process_time()
-        run()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return dict(
-        cfg, peak_mib=peak / MIB, grad_mib=grads / MIB, act_mib=(peak - grads) / MIB,
-        wall_s=statistics.median(wall), cpu_s=statistics.median(cpu),
-    )
+    return dict(cfg, peak_mib=peak / MIB, grad_mib=grads / MIB, act_mib=(peak - grads) / MIB)
 
 
-def spawn(cfg: dict) -> dict:
+def child_timing(cfg: dict) -> dict:
+    """Median time of each mode in ``cfg["modes"]`` on the same block, interleaved
+    round-robin so that load changes on a shared machine hit every mode alike."""
+    torch.set_num_threads(cfg["threads"])
+    warnings.simplefilter("ignore", RuntimeWarning)
+    block, x = _setup(cfg, "store", cfg["depth"], cfg["batch"])
+    cpu = {m: [] for m in cfg["modes"]}
+    wall = {m: [] for m in cfg["modes"]}
+    for rep in range(cfg["repeats"] + 1):  # round 0 warms up
+        for mode in cfg["modes"]:
+            _set_mode(block, mode)
+            t0, c0 = time.perf_counter(), time.process_time()
+            _step(block, x)
+            if rep:
+                wall[mode].append(time.perf_counter() - t0)
+                cpu[mode].append(time.process_time() - c0)
+    return {m: dict(cpu_s=statistics.median(cpu[m]), wall_s=statistics.median(wall[m]))
+            for m in cfg["modes"]}
+
+
+def spawn(kind: str, cfg: dict) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(cfg)],
+        [sys.executable, __file__, "--child", kind, json.dumps(cfg)],
         capture_output=True, text=True, check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -140,14 +167,14 @@ def sweep(args: argparse.Namespace) -> list[dict]:
     rows = []
     for scheme in args.schemes:
         for depth in args.depths:
+            cfg = dict(scheme=scheme, depth=depth, width=args.width, batch=args.batch,
+                       h=args.h, repeats=args.repeats, threads=args.threads,
+                       device=args.device)
+            times = spawn("timing", dict(cfg, modes=args.modes))
             for mode in args.modes:
-                cfg = dict(
-                    scheme=scheme, mode=mode, depth=depth, width=args.width, batch=args.batch,
-                    h=args.h, repeats=args.repeats, threads=args.threads, device=args.device,
-                )
-                rows.append(spawn(cfg))
+                rows.append(dict(spawn("memory", dict(cfg, mode=mode)), **times[mode]))
                 r = rows[-1]
-                print(f"  {scheme} {mode:10s} N={depth:5d} act={r['act_mib']:9.1f} MiB "
+                print(f"  {scheme} {mode:12s} N={depth:5d} act={r['act_mib']:9.1f} MiB "
                       f"cpu={r['cpu_s']:.3f}s wall={r['wall_s']:.3f}s", file=sys.stderr)
     return rows
 
@@ -197,9 +224,9 @@ def plot(rows: list[dict], path: str, time_key: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax_m, ax_t) = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {"store": "o-", "reversible": "s-", "checkpoint": "^--"}
+    styles = {"store": "o-", "reversible": "s-", "checkpoint": "^--", "reversible64": "s:"}
     for scheme in sorted({r["scheme"] for r in rows}):
-        for mode in MODES:
+        for mode in MODES + EXTRA_MODES:
             sel = sorted((r for r in rows if (r["scheme"], r["mode"]) == (scheme, mode)),
                          key=lambda r: r["depth"])
             if not sel:
@@ -209,7 +236,8 @@ def plot(rows: list[dict], path: str, time_key: str) -> None:
             ax_m.loglog(d, [max(r["act_mib"], 0.1) for r in sel], styles[mode], label=label)
             ax_t.loglog(d, [r[time_key] for r in sel], styles[mode], label=label)
     ax_m.set(xlabel="depth N", ylabel="activation memory (MiB)", title="peak memory")
-    ax_t.set(xlabel="depth N", ylabel=f"{time_key} (s)", title="forward + backward time")
+    ylabel = {"cpu_s": "CPU time (s)", "wall_s": "wall time (s)"}[time_key]
+    ax_t.set(xlabel="depth N", ylabel=ylabel, title="forward + backward time")
     for ax in (ax_m, ax_t):
         ax.grid(True, which="both", alpha=0.3)
     ax_t.legend(fontsize=7)
@@ -220,13 +248,11 @@ def plot(rows: list[dict], path: str, time_key: str) -> None:
 
 def drift(args: argparse.Namespace) -> str:
     """float32 reconstruction drift and gradient errors against a float64 store reference."""
-    from stablenet.memory.reversible import DRIFT_TOL
-
     torch.set_num_threads(args.threads)
     lines = [
-        "| scheme | depth | h | drift (float32) | grad error: store f32 | reversible f32 "
-        "unguarded | reversible f32 guarded | guard used |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| scheme | depth | h | \\|y_N\\| / \\|x\\| | drift (float32) | grad error: store f32 | "
+        "reversible f32 unguarded | reversible f32 guarded | guard used |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for scheme in args.schemes:
         for depth in args.drift_depths:
@@ -234,6 +260,8 @@ def drift(args: argparse.Namespace) -> str:
                 torch.manual_seed(0)
                 block = sn.build_block(scheme, args.width, depth, h * depth, bias="feature")
                 x = torch.randn(args.drift_batch, args.width)
+                with torch.no_grad():
+                    growth = float(block(x).norm() / x.norm())
                 ref = _grad(block.double(), x.double(), "store", DRIFT_TOL)
                 block.float()
                 err = {}
@@ -243,7 +271,7 @@ def drift(args: argparse.Namespace) -> str:
                     err[name] = float((_grad(block, x, mode, tol) - ref).norm() / ref.norm())
                 used = "yes" if block.last_drift > DRIFT_TOL else "no"
                 lines.append(
-                    f"| {scheme} | {depth} | {h:g} | {block.last_drift:.1e} | "
+                    f"| {scheme} | {depth} | {h:g} | {growth:.1f} | {block.last_drift:.1e} | "
                     f"{err['store']:.1e} | {err['free']:.1e} | {err['guard']:.1e} | {used} |"
                 )
                 print(lines[-1], file=sys.stderr)
@@ -251,8 +279,6 @@ def drift(args: argparse.Namespace) -> str:
 
 
 def _grad(block, x: torch.Tensor, mode: str, tol: float) -> torch.Tensor:
-    import warnings
-
     block.set_memory(mode, drift_tol=tol)
     block.zero_grad(set_to_none=True)
     x = x.clone().requires_grad_()
@@ -276,10 +302,12 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="small sweep (depths <= 1024)")
     p.add_argument("--depths", type=int, nargs="+", default=[16, 64, 256, 1024, 4096])
     p.add_argument("--schemes", nargs="+", default=["hamiltonian", "leapfrog"])
-    p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES + EXTRA_MODES,
+                   help="reversible64: reversible with the float64 redo of the drift guard "
+                   "forced, to measure its cost")
     p.add_argument("--width", type=int, default=64)
     p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--h", type=float, default=0.05, help="step size; T = h * depth")
+    p.add_argument("--h", type=float, default=0.01, help="step size; T = h * depth")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -287,15 +315,17 @@ def main() -> None:
     p.add_argument("--markdown", help="also write the tables to this file")
     p.add_argument("--drift", action="store_true", help="measure float32 drift instead")
     p.add_argument("--drift-depths", type=int, nargs="+", default=[1024, 4096])
-    p.add_argument("--drift-h", type=float, nargs="+", default=[0.02, 0.05, 0.1, 0.2])
+    p.add_argument("--drift-h", type=float, nargs="+", default=[0.01, 0.02, 0.05, 0.1, 0.2])
     p.add_argument("--drift-batch", type=int, default=64)
-    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        print(json.dumps(child(json.loads(args.child))))
+        kind, cfg = args.child
+        run = child_memory if kind == "memory" else child_timing
+        print(json.dumps(run(json.loads(cfg))))
         return
     if args.quick:
-        args.depths, args.schemes, args.repeats = [16, 64, 256, 1024], ["hamiltonian"], 1
+        args.depths, args.schemes, args.repeats = [16, 64, 256, 1024], ["hamiltonian"], 2
         args.drift_depths, args.drift_h = [1024], [0.05]
     if args.drift:
         text = header(args) + "\n\n" + drift(args)

@@ -164,6 +164,19 @@ def test_bad_memory_arguments():
         sn.HamiltonianNet(4, 3, 1.0).set_memory("reversible", drift_tol=-1.0)
 
 
+def test_autocast_does_not_reach_the_reconstruction():
+    """Under bfloat16 autocast the reversible pass still runs (and reconstructs) in float32."""
+    torch.manual_seed(0)
+    block, x = sn.HamiltonianNet(6, 32, 4.0), torch.randn(5, 6)
+    ref = torch.autograd.grad(block(x).square().sum(), block.K)[0]
+    block.set_memory("reversible")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = block(x)
+    assert out.dtype == torch.float32
+    got = torch.autograd.grad(out.square().sum(), block.K)[0]
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-6)
+
+
 def _ill_conditioned():
     """float32 leapfrog whose reconstruction drifts by ~4e-3 (float64: ~5e-12)."""
     torch.manual_seed(0)

@@ -100,7 +100,8 @@ class StableBlock(nn.Module):
           off by more than ``drift_tol`` (relative), the backward is redone in float64.
 
         Without grad mode, and with ``return_trajectory=True`` (the trajectory is itself
-        O(N)), every mode runs the store loop.
+        O(N)), every mode runs the store loop. Reversible mode computes in the input's
+        dtype (autocast off) and allows no double backward (``create_graph=True``).
         """
         self.memory, self.checkpoint = resolve_memory(
             self.integrator, memory, checkpoint, reversible

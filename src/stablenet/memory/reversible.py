@@ -43,10 +43,14 @@ from torch.autograd.function import once_differentiable
 from ..integrators import Leapfrog, Verlet
 from ..integrators.base import State
 
-DRIFT_TOL = 1e-4
-"""Relative reconstruction error ||S_0^rec - S_0|| / ||x|| above which float64 is used."""
+DRIFT_TOL = 1e-3
+"""Relative reconstruction error ||S_0^rec - S_0|| / ||x|| above which float64 is used.
 
-AdjointStep = Callable[..., tuple[State, State, Tensor, Tensor]]
+The gradient's extra relative error is about the drift; below 1e-3 it is far below
+minibatch noise and within a small factor of ordinary float32 backprop's own error
+(BENCHMARKS.md, Memory), so a stricter default would redo passes for nothing."""
+
+AdjointStep = Callable[..., tuple[State, State]]
 
 
 def _vjp(outputs: Sequence[Tensor], inputs: Sequence[Tensor], cotangents: Sequence[Tensor]):
@@ -60,21 +64,39 @@ def _vjp(outputs: Sequence[Tensor], inputs: Sequence[Tensor], cotangents: Sequen
     )
 
 
-def _leaves(*tensors: Tensor) -> tuple[Tensor, ...]:
-    return tuple(t.detach().requires_grad_() for t in tensors)
+def _leaf(t: Tensor) -> Tensor:
+    return t.detach().requires_grad_()
 
 
-def generic_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State, g: State):
+def _sum_into(out: Tensor, *parts: Tensor | None) -> None:
+    """out = sum of the parts that exist (a weight unused by a field gets no gradient)."""
+    parts = tuple(p for p in parts if p is not None)
+    if len(parts) == 2:
+        torch.add(parts[0], parts[1], out=out)
+    elif parts:
+        out.copy_(parts[0])
+    else:
+        out.zero_()
+
+
+# An adjoint step maps (S_{j+1}, g_{j+1}) to (S_j, g_j) and writes dL/dK_j, dL/db_j into
+# ``out``; ``w`` are leaves requiring grad, and the sweep runs in no-grad mode.
+
+
+def generic_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State, g: State,
+                         out: tuple[Tensor, Tensor]) -> tuple[State, State]:
     """S_j = inverse_step(S_{j+1}); recompute step j from S_j with autograd; pull g back."""
     prev = integ.inverse_step(field, w, h, state)
     with torch.enable_grad():
-        leaves = _leaves(*prev, *w)
-        out = integ.step(field, leaves[-2:], h, leaves[:-2])
-        grads = _vjp(out, leaves, g)
-    return prev, grads[:-2], grads[-2], grads[-1]
+        leaves = tuple(_leaf(s) for s in prev)
+        grads = _vjp(integ.step(field, w, h, leaves), (*leaves, *w), g)
+    out[0].copy_(grads[-2])
+    out[1].copy_(grads[-1])
+    return prev, grads[:-2]
 
 
-def verlet_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State, g: State):
+def verlet_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State, g: State,
+                        out: tuple[Tensor, Tensor]) -> tuple[State, State]:
     """Verlet step j backwards. Forward: z1 = z0 + h dz(y0), y1 = y0 + h dy(z1).
 
     y0 = y1 - h dy(z1), z0 = z1 - h dz(y0);
@@ -82,20 +104,22 @@ def verlet_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State, 
     """
     (z1, y1), (gz1, gy1) = state, g
     with torch.enable_grad():
-        z1l, K, b = _leaves(z1, *w)
-        a = field.dy((K, b), z1l)
-    y0 = y1 - h * a.detach()
+        z1 = _leaf(z1)
+        a = field.dy(w, z1)
+    y0 = torch.sub(y1, a, alpha=h).requires_grad_()  # a fresh leaf: no graph in no-grad mode
     with torch.enable_grad():
-        y0l = _leaves(y0)[0]
-        c = field.dz((K, b), y0l)
-    z0 = z1 - h * c.detach()
-    dz1, dK1, db1 = _vjp((a,), (z1l, K, b), (h * gy1,))
+        c = field.dz(w, y0)
+    z0 = torch.sub(z1, c, alpha=h)
+    dz1, dK1, db1 = torch.autograd.grad(a, (z1, *w), h * gy1, allow_unused=True)
     gz1 = gz1 + dz1
-    dy0, dK2, db2 = _vjp((c,), (y0l, K, b), (h * gz1,))
-    return (z0, y0), (gz1, gy1 + dy0), dK1 + dK2, db1 + db2
+    dy0, dK2, db2 = torch.autograd.grad(c, (y0, *w), h * gz1, allow_unused=True)
+    _sum_into(out[0], dK1, dK2)
+    _sum_into(out[1], db1, db2)
+    return (z0, y0.detach()), (gz1, gy1 + dy0)
 
 
-def leapfrog_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State, g: State):
+def leapfrog_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State, g: State,
+                          out: tuple[Tensor, Tensor]) -> tuple[State, State]:
     """Leapfrog step j backwards. Forward: (y_{j-1}, y_j) -> (y_j, 2 y_j - y_{j-1} + h^2 F(y_j)).
 
     y_{j-1} = 2 y_j - y_{j+1} + h^2 F(y_j);
@@ -103,11 +127,13 @@ def leapfrog_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State
     """
     (y, y_next), (g_y, g_next) = state, g
     with torch.enable_grad():
-        yl, K, b = _leaves(y, *w)
-        force = field((K, b), yl)
-    y_prev = 2.0 * y - y_next + (h * h) * force.detach()
-    dy, dK, db = _vjp((force,), (yl, K, b), ((h * h) * g_next,))
-    return (y_prev, y), (-g_next, g_y + 2.0 * g_next + dy), dK, db
+        yl = _leaf(y)
+        force = field(w, yl)
+    y_prev = (2.0 * y).sub_(y_next).add_(force, alpha=h * h)
+    dy, dK, db = torch.autograd.grad(force, (yl, *w), (h * h) * g_next)
+    out[0].copy_(dK)
+    out[1].copy_(db)
+    return (y_prev, y), (-g_next, torch.add(g_y, g_next, alpha=2.0).add_(dy))
 
 
 ADJOINT_STEPS: dict[type, AdjointStep] = {
@@ -138,13 +164,15 @@ def _backward(block: Any, state: State, g: State, x: Tensor, K: Tensor, b: Tenso
     """The sweep j = N-1..0 in the dtype of ``state``: (dL/dx, dL/dK, dL/db, drift)."""
     integ, field, h, dtype = block.integrator, block.field, block.h, state[0].dtype
     adjoint_step = ADJOINT_STEPS.get(type(integ), generic_adjoint_step)
+    state = tuple(s.detach() for s in state)
     g = tuple(c.to(dtype) for c in g)
     gK, gb = torch.empty_like(K), torch.empty_like(b)
+    Kd, bd = K.detach(), b.detach()
     for j in range(block.depth - 1, -1, -1):
-        w = (K[j].to(dtype), b[j].to(dtype))
-        state, g, gK[j], gb[j] = adjoint_step(integ, field, w, h, state, g)
+        w = (Kd[j].to(dtype).requires_grad_(), bd[j].to(dtype).requires_grad_())
+        state, g = adjoint_step(integ, field, w, h, state, g, (gK[j], gb[j]))
     with torch.enable_grad():
-        x0 = _leaves(integ.output(state))[0]
+        x0 = _leaf(integ.output(state))
         (gx,) = _vjp(integ.init(x0), (x0,), g)
     true = integ.init(x.to(dtype))
     err = sum(float(torch.sum((s - t) ** 2)) for s, t in zip(state, true, strict=True))
@@ -156,12 +184,15 @@ class ReversibleIntegration(torch.autograd.Function):
     """``apply(block, x, K, b)`` -> the block's final full state, backpropagated reversibly.
 
     ``K``, ``b`` are the applied weight stacks (``block.weights()``), so autograd
-    differentiates the parametrisation outside this function.
+    differentiates the parametrisation outside this function. Computes in ``x.dtype``
+    with autocast disabled (a half-precision reconstruction would drift), and supports
+    one backward pass (no ``create_graph`` double backward: use store mode for that).
     """
 
     @staticmethod
     def forward(ctx: Any, block: Any, x: Tensor, K: Tensor, b: Tensor) -> State:
-        state = _forward(block, x, K, b, x.dtype)
+        with torch.autocast(x.device.type, enabled=False):  # half precision would drift
+            state = _forward(block, x, K, b, x.dtype)
         state = tuple(s.clone() if s is x else s for s in state)  # never return the input
         ctx.block = block
         ctx.save_for_backward(x, K, b, *state)
@@ -176,7 +207,8 @@ class ReversibleIntegration(torch.autograd.Function):
             torch.zeros_like(s) if c is None else c
             for s, c in zip(final, cotangents, strict=True)
         )
-        gx, gK, gb, drift = _backward(block, tuple(final), g, x, K, b)
+        with torch.autocast(x.device.type, enabled=False):
+            gx, gK, gb, drift = _backward(block, tuple(final), g, x, K, b)
         block.last_drift = drift
         if drift > block.drift_tol and x.dtype != torch.float64:
             warnings.warn(
@@ -185,8 +217,10 @@ class ReversibleIntegration(torch.autograd.Function):
                 "block.last_drift has the value; raise drift_tol to accept the error.",
                 RuntimeWarning, stacklevel=2,
             )
-            state = _forward(block, x, K, b, torch.float64)
-            gx, gK, gb, drift = _backward(block, state, g, x, K, b)
+            del gx, gK, gb  # free the float32 result (gK is as large as the weights) first
+            with torch.autocast(x.device.type, enabled=False):
+                state = _forward(block, x, K, b, torch.float64)
+                gx, gK, gb, drift = _backward(block, state, g, x, K, b)
         elif drift > block.drift_tol:
             warnings.warn(
                 "reversible backward: the reconstructed initial state drifted beyond "
