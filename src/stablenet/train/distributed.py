@@ -303,7 +303,8 @@ class Parallel:
         return bool(flag.item())
 
     def barrier(self) -> None:
-        dist.barrier()
+        """Wait for every rank (e.g. for rank 0's checkpoint before exiting together)."""
+        dist.barrier(device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
 
 def data_parallel(config: TrainConfig, n_train: int, device: torch.device) -> Parallel | None:
