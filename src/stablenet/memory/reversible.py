@@ -130,9 +130,9 @@ def leapfrog_adjoint_step(integ: Any, field: Any, w: Any, h: float, state: State
         yl = _leaf(y)
         force = field(w, yl)
     y_prev = (2.0 * y).sub_(y_next).add_(force, alpha=h * h)
-    dy, dK, db = torch.autograd.grad(force, (yl, *w), (h * h) * g_next)
-    out[0].copy_(dK)
-    out[1].copy_(db)
+    dy, dK, db = torch.autograd.grad(force, (yl, *w), (h * h) * g_next, allow_unused=True)
+    _sum_into(out[0], dK)
+    _sum_into(out[1], db)
     return (y_prev, y), (-g_next, torch.add(g_y, g_next, alpha=2.0).add_(dy))
 
 
