@@ -153,6 +153,8 @@ class StableBlock(nn.Module):
 
         Returns y_N; with ``return_trajectory`` all states ``[N + 1, *x.shape]``; with
         ``return_state`` also the integrator's full final state (e.g. ``(z_N, y_N)``).
+        The memory mode (:meth:`set_memory`) is chosen here, once per call; a trajectory
+        is O(N) anyway, so it always comes from the store loop.
         """
         self.operator.check_input(x)
         integ = self.integrator
