@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import Tensor
 
+from ..layers.fields import add_scaled
 from .base import Integrator, State
 from .verlet import imaginary_margin
 
@@ -31,11 +32,11 @@ class Leapfrog(Integrator):
 
     def step(self, field: Any, w: Any, h: float, state: State) -> State:
         y_prev, y = state
-        return (y, 2.0 * y - y_prev + (h * h) * field(w, y))
+        return (y, add_scaled(field, 2.0 * y - y_prev, h * h, w, y))
 
     def inverse_step(self, field: Any, w: Any, h: float, state: State) -> State:
         y, y_next = state
-        return (2.0 * y - y_next + (h * h) * field(w, y), y)
+        return (add_scaled(field, 2.0 * y - y_next, h * h, w, y), y)
 
     def stability_margin(self, h_lambda: Tensor) -> Tensor:
         return imaginary_margin(h_lambda)

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..layers.fields import SecondOrder
+from ..layers.fields import SecondOrder, add_scaled_dy, add_scaled_dz
 from .base import Integrator, State
 
 
@@ -47,13 +47,13 @@ class Verlet(Integrator):
 
     def step(self, field: Any, w: Any, h: float, state: State) -> State:
         z, y = state
-        z = z + h * field.dz(w, y)
-        return (z, y + h * field.dy(w, z))
+        z = add_scaled_dz(field, z, h, w, y)  # z + h dz(w, y)
+        return (z, add_scaled_dy(field, y, h, w, z))  # y + h dy(w, z_{j+1})
 
     def inverse_step(self, field: Any, w: Any, h: float, state: State) -> State:
         z, y = state
-        y = y - h * field.dy(w, z)
-        return (z - h * field.dz(w, y), y)
+        y = add_scaled_dy(field, y, -h, w, z)  # y - h dy(w, z)
+        return (add_scaled_dz(field, z, -h, w, y), y)  # z - h dz(w, y_j)
 
     def stability_margin(self, h_lambda: Tensor) -> Tensor:
         return imaginary_margin(h_lambda)
