@@ -8,7 +8,8 @@
 * ``curves.png``: training and validation loss and accuracy per epoch (levels marked);
 * ``misclassified.png``: up to 16 misclassified validation images (image data).
 
-:func:`plot_run` writes all that apply into ``RUN_DIR/figures/`` and returns their paths.
+:func:`plot_run` writes all that apply into ``RUN_DIR/figures/`` and returns their paths;
+:func:`decision_grid` draws the decision regions of several runs in one figure.
 """
 
 from __future__ import annotations
@@ -48,27 +49,54 @@ def _save(fig: Any, path: Path) -> Path:
 def decision_regions(model: Any, split: Any, path: Path, resolution: int = 200) -> Path:
     """The predicted class on a grid over ``split.domain`` with the validation points."""
     plt = _pyplot()
-    x_val, y_val = split.x_val.cpu(), split.y_val.cpu()
+    x0, x1, y0, y1 = _box(split)
+    fig, ax = plt.subplots(figsize=(5.5, 5.5 * (y1 - y0) / (x1 - x0) + 0.6))
+    _regions(ax, model, split, resolution)
+    ax.set_title(f"{split.name}: decision regions (validation)")
+    return _save(fig, path)
+
+
+def decision_grid(runs: list[tuple[str, Any, Any]], path: Path, cols: int = 5) -> Path:
+    """Decision regions of several runs ``(title, model, split)`` in one figure."""
+    plt = _pyplot()
+    rows = -(-len(runs) // cols)
+    fig, axes = plt.subplots(rows, min(cols, len(runs)), figsize=(3 * min(cols, len(runs)),
+                             3 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (title, model, split) in zip(axes.ravel(), runs, strict=False):
+        ax.axis("on")
+        _regions(ax, model, split, 120)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return _save(fig, path)
+
+
+def _box(split: Any) -> tuple[float, float, float, float]:
     if split.domain is not None:
-        x0, x1, y0, y1 = split.domain
-    else:
-        lo, hi = x_val.min(0).values.tolist(), x_val.max(0).values.tolist()
-        x0, x1, y0, y1 = lo[0], hi[0], lo[1], hi[1]
+        return tuple(split.domain)
+    lo, hi = split.x_val.min(0).values.tolist(), split.x_val.max(0).values.tolist()
+    return lo[0], hi[0], lo[1], hi[1]
+
+
+@torch.no_grad()
+def _regions(ax: Any, model: Any, split: Any, resolution: int) -> None:
+    x_val, y_val = split.x_val.cpu(), split.y_val.cpu()
+    x0, x1, y0, y1 = _box(split)
     p = next(model.parameters())
     gx, gy = torch.meshgrid(torch.linspace(x0, x1, resolution),
                             torch.linspace(y0, y1, resolution), indexing="xy")
     grid = torch.stack([gx.ravel(), gy.ravel()], 1).to(p.device, p.dtype)
     model.eval()
     pred = model(grid).argmax(1).reshape(resolution, resolution).cpu()
-    fig, ax = plt.subplots(figsize=(5.5, 5.5 * (y1 - y0) / (x1 - x0) + 0.6))
     k = split.num_classes
     ax.contourf(gx, gy, pred, levels=torch.arange(k + 1) - 0.5, cmap="tab10", vmin=0, vmax=9,
                 alpha=0.35)
     ax.scatter(x_val[:, 0], x_val[:, 1], c=y_val, cmap="tab10", vmin=0, vmax=9, s=6,
                edgecolors="k", linewidths=0.2)
-    ax.set(xlim=(x0, x1), ylim=(y0, y1), title=f"{split.name}: decision regions (validation)")
+    ax.set(xlim=(x0, x1), ylim=(y0, y1))
     ax.set_aspect("equal")
-    return _save(fig, path)
 
 
 def _project(states: Tensor) -> Tensor:
@@ -137,8 +165,9 @@ def misclassified(model: Any, split: Any, path: Path, count: int = 16) -> Path:
     for ax in axes.ravel():
         ax.axis("off")
     for ax, i in zip(axes.ravel(), wrong, strict=False):
-        img = split.x_val[i].cpu()
-        ax.imshow(img[0] if img.shape[0] == 1 else img[:3].permute(1, 2, 0), cmap="gray")
+        img = split.x_val[i].cpu().float()
+        img = img[0] if img.shape[0] == 1 else img[:3].permute(1, 2, 0)
+        ax.imshow(img.numpy(), cmap="gray")
         ax.set_title(f"{int(split.y_val[i])} -> {int(pred[i])}", fontsize=9)
     fig.suptitle(f"{split.name}: {len(wrong)} misclassified validation images (true -> "
                  "predicted)", fontsize=10)
