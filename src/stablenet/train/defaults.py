@@ -20,8 +20,8 @@ IMAGE_DATASETS = ("mnist", "fashion-mnist")
 
 #: defaults for the paper's 2-D problems (authors' T = 20, tanh, multilevel; PAPER.md 6)
 DEFAULTS_2D: dict[str, Any] = dict(
-    width=4, depth=8, T=20.0, levels=3, alpha=5e-3, beta=1e-3, optimizer="lbfgs", lr=1.0,
-    schedule="none", epochs=40, batch_size=0, threads=1,
+    width=4, depth=16, T=20.0, levels=2, alpha=5e-3, beta=1e-3, optimizer="lbfgs", lr=1.0,
+    schedule="none", epochs=30, batch_size=0, threads=1,
 )
 #: defaults for image data (MNIST-like): conv stages, Adam on mini-batches, cosine lr
 DEFAULTS_IMAGE: dict[str, Any] = dict(

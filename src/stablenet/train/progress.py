@@ -3,7 +3,8 @@
 On a TTY (and with tqdm installed; it is imported lazily) each level gets a bar over its
 optimizer steps showing the running loss and accuracy and the last validation accuracy.
 Off a TTY (logs, pipes) it prints one line about every tenth epoch and at the end of
-each level. ``enabled=False`` (``--quiet``, library default) prints nothing.
+each level, and for long epochs (>= 200 steps) one line every tenth of an epoch.
+``enabled=False`` (``--quiet``, library default) prints nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class Progress:
         self.enabled = enabled and is_main_process()  # torchrun: rank 0 only
         self.stream = stream if stream is not None else sys.stderr
         self.bar: Any = None
-        self.epochs = 1
+        self.epochs, self.per_epoch, self.done = 1, 1, 0
 
     def _tty(self) -> bool:
         isatty = getattr(self.stream, "isatty", None)
@@ -29,7 +30,7 @@ class Progress:
                     done: int = 0) -> None:
         """A new level (or a resumed one with ``done`` of ``total`` steps already taken)."""
         self.close()
-        self.epochs = epochs
+        self.epochs, self.per_epoch, self.done = epochs, max(total // max(epochs, 1), 1), done
         if not self.enabled:
             return
         desc = f"level {level + 1}/{levels} depth {depth}"
@@ -46,7 +47,12 @@ class Progress:
 
     def step(self, loss: float, accuracy: float, val_accuracy: float | None) -> None:
         """One optimizer step with the epoch's running loss and accuracy so far."""
-        if self.bar is not None:
+        self.done += 1
+        if self.bar is None:
+            k, every = self.done % self.per_epoch, max(self.per_epoch // 10, 1)
+            if self.enabled and self.per_epoch >= 200 and k and k % every == 0:
+                self.write(f"    step {k}/{self.per_epoch}: loss {loss:.4f}, acc {accuracy:.4f}")
+        else:
             post = {"loss": f"{loss:.4f}", "acc": f"{accuracy:.4f}"}
             if val_accuracy is not None:
                 post["val"] = f"{val_accuracy:.4f}"
