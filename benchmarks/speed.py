@@ -208,7 +208,9 @@ def measure(scheme: str, cfg: Config, args) -> Result:
     if args.compile and cfg.depth <= args.compile_max_depth:
         compiled = torch.compile(block, mode=args.compile_mode)
         steps["compiled"] = training_step(compiled, block, x, P)
-        res.compile_s = clock(steps["compiled"])  # the first call compiles
+        t0 = time.perf_counter()
+        steps["compiled"]()  # the first call compiles (wall time: inductor uses subprocesses)
+        res.compile_s = time.perf_counter() - t0
     if cfg.regime == "b":
         steps["mm"] = gemm_reference(cfg, scheme, device)
     names = list(steps)
@@ -273,21 +275,27 @@ def bars(results: list[Result]) -> str:
         v, r = (max if worst_is_max else min)(values, key=lambda p: p[0])
         return f"{v:.2f} ({r.scheme}, {r.config.regime}: {r.config.label()})"
 
+    def met(ok: bool, values: list[tuple[float, Result]]) -> str:
+        return "-" if all(math.isnan(v) for v, _ in values) else ("yes" if ok else "NO")
+
     lines = ["| bar | worst case | met |", "|---|---|---|"]
     for den in ("naive", "tuned"):
         vals = [(ratio(r, "stablenet", den), r) for r in results]
         ok = all(v <= 1.10 for v, _ in vals if not math.isnan(v))
         lines.append(f"| stablenet / {den} loop <= 1.10 | {worst(vals, True)} | "
-                     f"{'yes' if ok else 'NO'} |")
+                     f"{met(ok, vals)} |")
     vals = [(ratio(r, "torchdiffeq", "stablenet"), r) for r in results if r.config.regime == "a"]
-    ok = all(v >= 1.5 for v, _ in vals if not math.isnan(v)) and any(
-        not math.isnan(v) for v, _ in vals)
-    lines.append(f"| torchdiffeq euler / stablenet >= 1.5 (regime a) | {worst(vals, False)} | "
-                 f"{'yes' if ok else 'NO'} |")
+    ok = all(v >= 1.5 for v, _ in vals if not math.isnan(v))
+    lines.append(f"| torchdiffeq euler (step_size=h) / stablenet >= 1.5 (regime a) | "
+                 f"{worst(vals, False)} | {met(ok, vals)} |")
+    vals = [(ratio(r, "tdq-grid", "stablenet"), r) for r in results if r.config.regime == "a"]
+    ok = all(v >= 1.5 for v, _ in vals if not math.isnan(v))
+    lines.append(f"| torchdiffeq euler (t=linspace grid) / stablenet >= 1.5 (regime a) | "
+                 f"{worst(vals, False)} | {met(ok, vals)} |")
     vals = [(ratio(r, "mm", "stablenet"), r) for r in results if r.config.regime == "b"]
-    ok = all(v >= 0.70 for v, _ in vals) and bool(vals)
+    ok = all(v >= 0.70 for v, _ in vals)
     lines.append(f"| GEMM rate >= 70% of torch.mm (regime b) | {worst(vals, False)} | "
-                 f"{'yes' if ok else 'NO'} |")
+                 f"{met(ok, vals)} |")
     return "\n".join(lines)
 
 
@@ -295,7 +303,7 @@ def compile_report(results: list[Result]) -> str:
     rows = [r for r in results if r.compile_s is not None]
     if not rows:
         return ""
-    lines = ["| config | scheme | compile s (first step) | eager ms | compiled ms | pays |",
+    lines = ["| config | scheme | compile s (first step, wall) | eager ms | compiled ms | pays |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         e, c = r.times["stablenet"], r.times["compiled"]
