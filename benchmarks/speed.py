@@ -206,10 +206,13 @@ def measure(scheme: str, cfg: Config, args) -> Result:
     clock = timer(device)
     steps = {name: training_step(run, block, x, P) for name, run in runs.items()}
     if args.compile and cfg.depth <= args.compile_max_depth:
+        torch._dynamo.reset()  # a fresh cache per block: no recompile limit across configs
         compiled = torch.compile(block, mode=args.compile_mode)
         steps["compiled"] = training_step(compiled, block, x, P)
         t0 = time.perf_counter()
         steps["compiled"]()  # the first call compiles (wall time: inductor uses subprocesses)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         res.compile_s = time.perf_counter() - t0
     if cfg.regime == "b":
         steps["mm"] = gemm_reference(cfg, scheme, device)
