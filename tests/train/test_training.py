@@ -73,3 +73,19 @@ def test_bcd_optimizer_plugs_into_the_loop():
 def test_memory_mode_passes_through(tmp_path):
     result = train(tiny(arch="leapfrog", memory="reversible", levels=1, epochs=1))
     assert result.model.config["memory"] == "reversible"
+
+
+def test_best_weights_of_a_coarser_level_are_saved_with_their_depth(tmp_path):
+    def sabotage_level_2(trainer, event: str) -> None:
+        if trainer.level == 1:
+            with torch.no_grad():
+                trainer.model.classifier.weight.zero_()
+                trainer.model.classifier.bias.zero_()
+
+    m = train(tiny(), tmp_path, callback=sabotage_level_2).metrics
+    assert m["best_level"] == 0 and m["model_config"]["depth"] == 2
+    assert m["config"]["depth"] == 2 and m["history"][-1]["depth"] == 4
+    model = stablenet.load(tmp_path / "model.pt")
+    assert model.blocks[0].depth == 2
+    final = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["model"]
+    assert final["blocks.0.K"].shape[0] == 4  # the checkpoint keeps the final weights

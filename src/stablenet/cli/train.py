@@ -44,7 +44,8 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "epochs": dict(type=int, help="epochs per level"),
     "batch_size": dict(type=int, help="mini-batch size (0 = full batch)"),
     "seed": dict(type=int, help="random seed (default 0)"),
-    "data_root": dict(help="folder holding MNIST/raw/ and FashionMNIST/raw/"),
+    "data_root": dict(help="folder holding MNIST/raw/ and FashionMNIST/raw/ (default: "
+                      "$STABLENET_DATA, else ./data)"),
     "limit_train": dict(type=int, help="use a random subset of this many training examples"),
     "limit_val": dict(type=int, help="use a random subset of this many validation examples"),
     "dtype": dict(choices=DTYPES, help="float32 (default) or float64"),

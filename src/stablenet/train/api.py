@@ -136,10 +136,11 @@ def finish(trainer: Trainer) -> dict[str, Any]:
     with torch.no_grad():
         final_loss = final_train.loss + float(regularization(t.model, c.alpha, c.beta))
     final_state = {k: v.detach().clone() for k, v in t.model.state_dict().items()}
+    last = (t.best["level"], t.best["epoch"]) == (t.level, t.config.epochs)
     if t.best["model_config"] != t.model.config:  # the best weights are from a coarser level
         t.model = build_model(**t.best["model_config"]).to(t.device, t.dtype)
     t.model.load_state_dict(t.best["state"])
-    best_train = evaluate(t.model, data.x_train, data.y_train, bs)
+    best_train = final_train if last else evaluate(t.model, data.x_train, data.y_train, bs)
     t.complete = True
     t.metrics = {
         "dataset": c.dataset, "arch": c.arch,
