@@ -60,7 +60,7 @@ class TrainConfig:
     gamma: float = 2e-4
     activation: str = "tanh"
     opening: str = "pad"
-    bias: str = "scalar"
+    bias: str | None = None
     optimizer: str | None = None
     lr: float | None = None
     momentum: float = 0.9

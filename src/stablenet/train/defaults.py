@@ -21,17 +21,17 @@ IMAGE_DATASETS = ("mnist", "fashion-mnist")
 #: defaults for the paper's 2-D problems (authors' T = 20, tanh, multilevel; PAPER.md 6)
 DEFAULTS_2D: dict[str, Any] = dict(
     width=4, depth=16, T=20.0, levels=2, alpha=5e-3, beta=1e-3, optimizer="lbfgs", lr=1.0,
-    schedule="none", epochs=30, batch_size=0, threads=1,
+    schedule="none", epochs=30, batch_size=0, threads=1, bias="scalar",
 )
 #: defaults for image data (MNIST-like): conv stages, Adam on mini-batches, cosine lr
 DEFAULTS_IMAGE: dict[str, Any] = dict(
-    channels=[16, 32, 64], depth=2, T=1.0, levels=1, alpha=1e-4, beta=1e-4, optimizer="adam",
-    lr=3e-3, schedule="cosine", epochs=6, batch_size=128, threads=0,
+    channels=[16, 32, 64], depth=2, T=2.0, levels=1, alpha=1e-4, beta=1e-4, optimizer="adam",
+    lr=3e-3, schedule="cosine", epochs=6, batch_size=64, threads=0, bias="feature",
 )
 #: defaults for a user's feature-vector data (.npz / .csv with 2-D x)
 DEFAULTS_USER: dict[str, Any] = dict(
     width=None, depth=16, T=5.0, levels=1, alpha=1e-3, beta=1e-4, optimizer="adam", lr=1e-2,
-    schedule="cosine", epochs=100, batch_size=256, threads=1,
+    schedule="cosine", epochs=100, batch_size=256, threads=1, bias="scalar",
 )
 #: the learning rate each optimizer gets when neither the dataset nor the user sets one
 DEFAULT_LR = {"adam": 1e-2, "sgd": 0.1, "lbfgs": 1.0, "bcd": 1.0}

@@ -214,7 +214,7 @@ class Trainer:
         self.checkpoint()
 
     def _eval_batch(self) -> int:
-        return 1000 if self.data.is_image else 0
+        return 250 if self.data.is_image else 0
 
     def _validate(self):
         """Evaluation on the validation set (under torchrun: sharded, sums all-reduced)."""
