@@ -30,8 +30,8 @@ QUICK_2D: dict[str, Any] = dict(depth=8, levels=2, epochs=10)
 #: the MNIST experiment (full / quick); the rest comes from the image defaults. One torch
 #: thread: on a 2-core machine shared with anything else, two threads ran up to 10x slower.
 MNIST_FULL: dict[str, Any] = dict(arch="hamiltonian", threads=1)
-MNIST_QUICK: dict[str, Any] = dict(arch="hamiltonian", channels=[8, 16], depth=1, epochs=1,
-                                   limit_train=6000, limit_val=2000, threads=1)
+MNIST_QUICK: dict[str, Any] = dict(arch="hamiltonian", channels=[8, 16, 32], epochs=1,
+                                   limit_train=20000, limit_val=2000, threads=1)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
