@@ -43,16 +43,17 @@ class TrainResult:
 
 
 def train(
-    config: TrainConfig, out: str | os.PathLike | None = None, *, resume: bool = False,
+    config: TrainConfig | None, out: str | os.PathLike | None = None, *, resume: bool = False,
     overwrite: bool = False, progress: bool = False, callback: Callback | None = None,
     device: str | None = None,
 ) -> TrainResult:
     """Train as ``config`` says; see the module docstring for what is written to ``out``.
 
-    ``resume``: continue the run in ``out`` (its config comes from the checkpoint; ``device``
-    may move it). ``overwrite``: allow ``out`` to hold a previous run. ``progress``: show a
-    progress bar / log lines on stderr. ``callback(trainer, event)`` is called after every
-    optimizer step (``"step"``) and epoch (``"epoch"``).
+    ``resume``: continue the run in ``out`` (its config comes from the checkpoint, ``config``
+    is ignored and may be None; ``device`` may move it). ``overwrite``: allow ``out`` to
+    hold a previous run. ``progress``: show a progress bar / log lines on stderr.
+    ``callback(trainer, event)`` is called after every optimizer step (``"step"``) and
+    epoch (``"epoch"``).
     """
     report = Progress(enabled=progress)
     if resume:
