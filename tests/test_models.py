@@ -143,3 +143,12 @@ def test_public_names_exist():
                  "ParabolicResNet", "ConvResNet", "ConvAntisymmetricResNet",
                  "ConvHamiltonianNet", "ConvLeapfrogNet", "ConvParabolicResNet"]:
         assert issubclass(getattr(stablenet, name), stablenet.StableBlock)
+
+
+def test_load_keeps_the_saved_precision(tmp_path):
+    model = stablenet.build_model("hamiltonian", (2,), 2, 4, 3, 1.0).double()
+    stablenet.save(model, tmp_path / "m.pt")
+    loaded = stablenet.load(tmp_path / "m.pt")
+    assert loaded.block.K.dtype == torch.float64
+    x = torch.randn(5, 2, dtype=torch.float64)
+    assert torch.equal(loaded(x), model(x))

@@ -95,8 +95,12 @@ def load(path: str | os.PathLike, map_location: Any = "cpu") -> Model:
             "'config')"
         )
     model = build_model(**payload["config"])
+    state = payload["state_dict"]
+    dtypes = {v.dtype for v in state.values() if torch.is_tensor(v) and v.is_floating_point()}
+    if len(dtypes) == 1:  # keep the saved precision (e.g. a float64 run stays float64)
+        model.to(dtypes.pop())
     try:
-        model.load_state_dict(payload["state_dict"])
+        model.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(f"{path} does not match its config: {exc}") from None
     return model
