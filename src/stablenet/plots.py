@@ -38,11 +38,12 @@ def _pyplot():
     return plt
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_figure(fig: Any, path: str | os.PathLike) -> Path:
+    """Lay out, write (dpi 110) and close a figure; returns the path."""
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     _pyplot().close(fig)
-    return path
+    return Path(path)
 
 
 @torch.no_grad()
@@ -53,7 +54,7 @@ def decision_regions(model: Any, split: Any, path: Path, resolution: int = 200) 
     fig, ax = plt.subplots(figsize=(5.5, 5.5 * (y1 - y0) / (x1 - x0) + 0.6))
     _regions(ax, model, split, resolution)
     ax.set_title(f"{split.name}: decision regions (validation)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def decision_grid(runs: list[tuple[str, Any, Any]], path: Path, cols: int = 5) -> Path:
@@ -70,7 +71,7 @@ def decision_grid(runs: list[tuple[str, Any, Any]], path: Path, cols: int = 5) -
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _box(split: Any) -> tuple[float, float, float, float]:
@@ -129,7 +130,7 @@ def trajectories(model: Any, split: Any, path: Path, panels: int = 5) -> Path:
         ax.set_yticks([])
     how = "coordinates" if traj.shape[-1] <= 2 else "PCA projection"
     fig.suptitle(f"{split.name}: features through the layers ({how})", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def curves(history: list[dict[str, Any]], path: Path) -> Path:
@@ -148,7 +149,7 @@ def curves(history: list[dict[str, Any]], path: Path) -> Path:
     ax_l.set(xlabel="epoch", ylabel="loss (training: with R)", yscale="log")
     ax_a.set(xlabel="epoch", ylabel="accuracy")
     ax_a.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 @torch.no_grad()
@@ -171,7 +172,7 @@ def misclassified(model: Any, split: Any, path: Path, count: int = 16) -> Path:
         ax.set_title(f"{int(split.y_val[i])} -> {int(pred[i])}", fontsize=9)
     fig.suptitle(f"{split.name}: {len(wrong)} misclassified validation images (true -> "
                  "predicted)", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_run(run_dir: str | os.PathLike, model: Any = None, split: Any = None,

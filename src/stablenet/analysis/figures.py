@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from ..plots import save_figure
 from .gradients import GradientNorms
 from .margins import BlockMargins
 from .sensitivity import Sensitivity
@@ -86,9 +87,7 @@ def plot_eigenvalues(specs: Sequence[BlockSpectrum], path: str | os.PathLike) ->
         name = f"{spec.integrator.name}, h = {spec.h:g}"
         _eigen_panel(axes[2 * i], spec, full, f"block {i} ({name}): region")
         _eigen_panel(axes[2 * i + 1], spec, zoom, f"block {i}: zoom")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_margins(
@@ -107,9 +106,7 @@ def plot_margins(
     ax.set_xlabel("layer j")
     ax.set_ylabel("stability margin (>= 0 stable)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_gradients(grads: Sequence[GradientNorms], path: str | os.PathLike) -> None:
@@ -122,9 +119,7 @@ def plot_gradients(grads: Sequence[GradientNorms], path: str | os.PathLike) -> N
     ax.set_xlabel("layer j")
     ax.set_ylabel("gradient norm")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_sensitivity(sens: Sequence[Sensitivity], path: str | os.PathLike) -> None:
@@ -137,9 +132,7 @@ def plot_sensitivity(sens: Sequence[Sensitivity], path: str | os.PathLike) -> No
     ax.set_xlabel("layer j")
     ax.set_ylabel("||Y_j(x + delta) - Y_j(x)|| / ||delta||")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_depth_sweep(
@@ -170,6 +163,4 @@ def plot_depth_sweep(
         ax.set_ylabel(ylabel)
         ax.grid(True, which="major", alpha=0.3)
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
