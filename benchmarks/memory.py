@@ -5,7 +5,7 @@ Memory: each configuration (scheme, memory mode, depth) runs in a fresh child pr
 * CPU: the child warms up on a tiny block (lazy imports), builds the block (weights)
   and the input, reads its resident memory (``/proc/self/statm``), resets the peak
   (``/proc/self/clear_refs``), runs one forward + backward, and reports the peak
-  resident memory (``ru_maxrss``) above that baseline. Allocations >= 16 KiB are served
+  resident memory (VmHWM) above that baseline. Allocations >= 16 KiB are served
   by mmap in that child, so the RSS follows the live tensors (see _malloc_thresholds).
 * CUDA: ``torch.cuda.max_memory_allocated`` above the memory allocated before the run.
 * The weight gradients (one tensor the size of the weights) are produced by every
@@ -48,7 +48,7 @@ MIB = 2.0**20
 
 
 def reset_peak_rss() -> None:
-    """Linux: reset the peak RSS (``ru_maxrss``) to the current RSS (clear_refs 5), so
+    """Linux: reset the peak RSS (VmHWM) to the current RSS (clear_refs 5), so
     transients of the import and the warm-up do not mask a smaller peak."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -64,6 +64,22 @@ def rss_now() -> float:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
+
+
+def peak_rss() -> float:
+    """Peak resident set size in bytes since the last reset: VmHWM, which clear_refs resets.
+
+    Not ``ru_maxrss``: that also counts the image forked from the parent before exec, so
+    under a large parent it can hide the child's own peak.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
 
 
 def _malloc_thresholds(mmap_bytes: int, trim_bytes: int) -> None:
@@ -130,7 +146,7 @@ def child_memory(cfg: dict) -> dict:
         base = rss_now()
         reset_peak_rss()
         _step(block, x)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0 - base
+        peak = peak_rss() - base
     grads = sum(t.numel() * t.element_size() for t in [*block.parameters(), x])
     return dict(cfg, peak_mib=peak / MIB, grad_mib=grads / MIB, act_mib=(peak - grads) / MIB)
 
