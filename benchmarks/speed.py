@@ -360,11 +360,14 @@ def main() -> None:
             print(f"{cfg.regime} {cfg.label():28s} {scheme:14s} "
                   + " ".join(f"{k}={1e3 * v:.2f}ms" for k, v in res.times.items()),
                   file=sys.stderr, flush=True)
-    report = "\n\n".join(s for s in (header(args), table(results), bars(results),
-                                     compile_report(results)) if s)
-    print(report)
-    if args.markdown:
-        Path(args.markdown).write_text(report + "\n")
+            if args.markdown:  # rewritten after every row: a run cut short keeps its rows
+                Path(args.markdown).write_text(report(args, results) + "\n")
+    print(report(args, results))
+
+
+def report(args: argparse.Namespace, results: list[Result]) -> str:
+    parts = (header(args), table(results), bars(results), compile_report(results))
+    return "\n\n".join(s for s in parts if s)
 
 
 if __name__ == "__main__":
