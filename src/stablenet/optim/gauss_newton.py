@@ -26,7 +26,14 @@ from torch.func import functional_call, grad, vjp
 
 from .cg import pcg
 from .linesearch import armijo
-from .objective import accuracy, flatten, regularizer_fn, split_parameters, unflatten
+from .objective import (
+    SolverStats,
+    accuracy,
+    flatten,
+    regularizer_fn,
+    split_parameters,
+    unflatten,
+)
 from .preconditioner import time_smoothness_solve
 
 MatVec = Callable[[Tensor], Tensor]
@@ -108,16 +115,10 @@ def gauss_newton_operator(
 
 
 @dataclass
-class GaussNewtonStats:
+class GaussNewtonStats(SolverStats):
     """Counters of a Gauss-Newton run; ``value``, ``cross_entropy`` and ``accuracy`` are at
     the last accepted point (NaN if none), ``step_norm`` = |t d| of the last accepted step."""
 
-    iters: int = 0
-    cg_iters: int = 0
-    function_evals: int = 0
-    gradient_evals: int = 0
-    line_search_failures: int = 0
-    value: float = float("nan")
     cross_entropy: float = float("nan")
     accuracy: float = float("nan")
     step_norm: float = 0.0

@@ -24,23 +24,17 @@ from torch.func import functional_call, grad, grad_and_value, vjp
 
 from .cg import pcg
 from .linesearch import armijo
-from .objective import flatten, unflatten, weight_decay_fn, write_back
+from .objective import SolverStats, flatten, unflatten, weight_decay_fn, write_back
 
 Objective = Callable[[Tensor], Tensor]
 
 
 @dataclass
-class NewtonStats:
+class NewtonStats(SolverStats):
     """Counters of one Newton-CG run; ``grad_norms[k]`` = |g| at iterate k (the last
     entry is at the returned point), ``value`` the objective there."""
 
-    iters: int = 0
-    cg_iters: int = 0
-    function_evals: int = 0
-    gradient_evals: int = 0
     hessian_products: int = 0
-    line_search_failures: int = 0
-    value: float = float("nan")
     grad_norms: list[float] = field(default_factory=list)
 
 

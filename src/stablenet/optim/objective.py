@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -157,3 +158,16 @@ def stored_graph(model: nn.Module) -> Iterator[None]:
     finally:
         for blk, memory in changed:
             blk.memory = memory
+
+
+@dataclass
+class SolverStats:
+    """Counters shared by the Newton-CG and Gauss-Newton-CG solvers; ``value`` is the
+    objective at the last accepted point (NaN if none)."""
+
+    iters: int = 0
+    cg_iters: int = 0
+    function_evals: int = 0
+    gradient_evals: int = 0
+    line_search_failures: int = 0
+    value: float = float("nan")
