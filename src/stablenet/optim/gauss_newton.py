@@ -171,10 +171,7 @@ def network_gauss_newton(
         if not slope < 0:
             d, slope = -g, -float(torch.dot(g, g))
         ls = armijo(lambda t, theta=theta, d=d: problem.evaluate(theta + t * d), f0, slope)
-        stats.function_evals += ls.trials
-        stats.iters += 1
-        if ls.step == 0.0:
-            stats.line_search_failures += 1
+        if not stats.record_line_search(ls.trials, ls.step):
             break
         theta = theta + ls.step * d
         stats.step_norm = ls.step * float(torch.linalg.vector_norm(d))

@@ -74,10 +74,7 @@ def newton_cg(
             return float(f(x + t * d)), None
 
         ls = armijo(phi, float(value), slope)
-        stats.function_evals += ls.trials
-        stats.iters += 1
-        if ls.step == 0.0:
-            stats.line_search_failures += 1
+        if not stats.record_line_search(ls.trials, ls.step):
             break
         x = x + ls.step * d
         g, value = grad_and_value(f)(x)

@@ -171,3 +171,12 @@ class SolverStats:
     gradient_evals: int = 0
     line_search_failures: int = 0
     value: float = float("nan")
+
+    def record_line_search(self, trials: int, step: float) -> bool:
+        """Count one iteration's Armijo search; False (a failure) if it found no step."""
+        self.function_evals += trials
+        self.iters += 1
+        if step == 0.0:
+            self.line_search_failures += 1
+            return False
+        return True
