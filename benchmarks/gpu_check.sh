@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# The one script to run on a lent GPU: the CUDA tests, then the speed and memory benchmarks
-# on the device, at most 9.5 minutes (the phases' limits; not yet run on a GPU). Results are
-# printed and written to $OUT (the device tool's result folder; default ./gpu_results).
+# The one script to run on a lent GPU: the CUDA tests, the speed benchmark, one MNIST epoch
+# on the GPU, the memory benchmark and the torch.compile check, at most 7.5 minutes (the
+# phases' limits). Everything is printed, logged to $OUT/gpu_check.log, and the reports
+# are written to $OUT (the device tool's result folder, which returns at most 8 files;
+# default ./gpu_results).
 #
 #   bash benchmarks/gpu_check.sh            # from the repository root, on the GPU machine
 #
 # Needs python3 with a CUDA build of torch (and pytest). stablenet is used from src/ (no
 # install needed). torchdiffeq is timed where installed; torchdyn where installed or
-# carried as wheels in .whl/ (see DEVELOPERS.md). Each phase has its own time limit
-# (seconds, override with the environment variables below), so one slow phase cannot
-# eat the others' time; a phase that hits its limit prints "TIMEOUT" and the script
-# goes on.
+# carried as wheels in .whl/; the MNIST epoch runs where MNIST/raw/ is in $DATA (default
+# .gpu_data, carried; see DEVELOPERS.md). Each phase has its own time limit (seconds,
+# override with the environment variables below), so one slow phase cannot eat the
+# others' time; a phase that hits its limit prints "TIMEOUT" and the script goes on.
 set -u
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 OUT=${OUT:-gpu_results}
-T_TESTS=${T_TESTS:-100}
-T_SPEED=${T_SPEED:-260}
-T_COMPILE=${T_COMPILE:-100}
-T_MEMORY=${T_MEMORY:-100}
+DATA=${DATA:-.gpu_data}
+T_TESTS=${T_TESTS:-80}
+T_SPEED=${T_SPEED:-170}
+T_EPOCH=${T_EPOCH:-60}
+T_MEMORY=${T_MEMORY:-70}
+T_COMPILE=${T_COMPILE:-80}
 mkdir -p "$OUT"
+LOG="$OUT/gpu_check.log"
+: > "$LOG"
 if compgen -G ".whl/*.whl" > /dev/null; then  # optional benchmark-only packages (torchdyn)
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
@@ -27,29 +33,39 @@ fi
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 status=0
 
-phase() {  # phase NAME LIMIT COMMAND...: run with a time limit, log to $OUT/NAME.log
+phase() {  # phase NAME LIMIT COMMAND...: run with a time limit, append to $LOG
     local name=$1 limit=$2
     shift 2
-    echo "=== $name (limit ${limit}s): $*"
+    echo "=== $name (limit ${limit}s): $*" | tee -a "$LOG"
     local t0=$SECONDS
-    timeout "$limit" "$@" 2>&1 | tee "$OUT/$name.log"
+    timeout "$limit" "$@" 2>&1 | tee -a "$LOG"
     local rc=${PIPESTATUS[0]}
-    [ "$rc" = 124 ] && echo "TIMEOUT: $name"
-    echo "=== $name: exit $rc after $((SECONDS - t0))s"
+    [ "$rc" = 124 ] && echo "TIMEOUT: $name" | tee -a "$LOG"
+    echo "=== $name: exit $rc after $((SECONDS - t0))s" | tee -a "$LOG"
     [ "$rc" = 0 ] || status=1
 }
 
-nvidia-smi -L || true
+{ nvidia-smi -L; nproc; } 2>&1 | tee -a "$LOG"
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, \
-'device', torch.cuda.get_device_name() if torch.cuda.is_available() else 'NONE')"
+'device', torch.cuda.get_device_name() if torch.cuda.is_available() else 'NONE')" \
+    2>&1 | tee -a "$LOG"
 
 phase tests "$T_TESTS" "$PY" -m pytest -q -p no:cacheprovider -m "not slow" -k cuda tests
-phase speed "$T_SPEED" "$PY" benchmarks/speed.py --device cuda --repeats 5 --warmup 1 \
-    --markdown "$OUT/speed_cuda.md"
+# regimes c and b first: they are the GPU's own case, and a phase cut short keeps its rows
+phase speed "$T_SPEED" "$PY" benchmarks/speed.py --device cuda --regimes c b a \
+    --repeats 5 --warmup 1 --markdown "$OUT/speed_cuda.md"
+if [ -d "$DATA/MNIST/raw" ]; then  # end to end: one MNIST epoch (938 steps) on the GPU
+    phase epoch "$T_EPOCH" "$PY" -m stablenet train --dataset mnist --epochs 1 \
+        --device cuda --data-root "$DATA" --no-plots --quiet --overwrite --out /tmp/epoch
+    [ -f /tmp/epoch/metrics.json ] && cp /tmp/epoch/metrics.json "$OUT/epoch_metrics.json"
+else
+    echo "=== epoch: skipped ($DATA/MNIST/raw not found)" | tee -a "$LOG"
+fi
+phase memory "$T_MEMORY" "$PY" benchmarks/memory.py --device cuda \
+    --depths 64 1024 4096 --schemes hamiltonian leapfrog --repeats 3 \
+    --markdown "$OUT/memory_cuda.md" --plot "$OUT/memory_cuda.png"
 phase compile "$T_COMPILE" "$PY" benchmarks/speed.py --device cuda --quick --regimes a \
     --schemes resnet hamiltonian --compile --markdown "$OUT/speed_compile_cuda.md"
-phase memory "$T_MEMORY" "$PY" benchmarks/memory.py --device cuda --quick \
-    --markdown "$OUT/memory_cuda.md" --plot "$OUT/memory_cuda.png"
 
 for f in "$OUT"/*.md; do
     [ -e "$f" ] && { echo; echo "##### $f"; cat "$f"; }

@@ -321,6 +321,9 @@ def header(args: argparse.Namespace) -> str:
            else f"{platform.processor() or platform.machine()}, {args.threads} thread(s)")
     v = baselines.versions()
     clock = "wall time (CUDA synchronised)" if args.device == "cuda" else "process CPU time"
+    if args.device == "cuda":  # float32 matmuls / convolutions may run in TF32 on the GPU
+        clock += (f"; TF32 matmul {torch.backends.cuda.matmul.allow_tf32}, "
+                  f"cuDNN {torch.backends.cudnn.allow_tf32}")
     return (
         f"command: `python {' '.join(sys.argv)}`  \n"
         f"machine: {dev}; python {platform.python_version()}, torch {torch.__version__}, "

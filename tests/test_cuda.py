@@ -103,3 +103,25 @@ def test_cuda_float32_block_close_to_cpu():
     finally:
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
     torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_cuda_training_matches_cpu(tmp_path):
+    """The trainer on the GPU (data, batches, Adam, regularisers, best-model selection)
+    follows the CPU run step for step in float64; the model it saves loads on the CPU."""
+    from stablenet.train import TrainConfig, train
+
+    cfg = dict(dataset="ellipses", arch="hamiltonian", optimizer="adam", epochs=2,
+               batch_size=50, limit_train=200, limit_val=100, dtype="float64", seed=3)
+    cpu = train(TrainConfig(**cfg, device="cpu"))
+    gpu = train(TrainConfig(**cfg, device="cuda"), tmp_path / "run")
+    assert next(gpu.model.parameters()).is_cuda
+    ref = cpu.model.state_dict()
+    got = gpu.model.state_dict()
+    assert got.keys() == ref.keys()
+    for key in ref:
+        torch.testing.assert_close(got[key].cpu(), ref[key], rtol=1e-7, atol=1e-9)
+    assert gpu.metrics["final_loss"] == pytest.approx(cpu.metrics["final_loss"], rel=1e-7)
+    loaded = sn.load(tmp_path / "run" / "model.pt")
+    for key, value in loaded.state_dict().items():
+        assert value.device.type == "cpu"
+        torch.testing.assert_close(value, ref[key], rtol=1e-7, atol=1e-9)
