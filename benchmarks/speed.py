@@ -92,11 +92,15 @@ def configs(args: argparse.Namespace) -> list[Config]:
     else:
         table = {
             "a": [Config("a", w, d, 1000) for w in (2, 8, 16) for d in (64, 256, 1024)],
-            "b": [Config("b", w, 64, 1024) for w in (256, 512)],
+            # on a GPU widths 256-512 are launch-bound (microseconds per GEMM): 2048 is
+            # the compute-bound case there
+            "b": [Config("b", w, 64, 1024) for w in ((256, 512, 2048) if cuda else (256, 512))],
             "c": ([Config("c", c, d, 128, 28) for c in (16, 64) for d in (8, 32)] if cuda
                   else [Config("c", 16, 8, 128, 28), Config("c", 32, 8, 128, 14)]),
         }
-    return [c for r in args.regimes for c in table[r]]
+    return [c for r in args.regimes for c in table[r]
+            if (not args.widths or c.width in args.widths)
+            and (not args.depths or c.depth in args.depths)]
 
 
 def make_block(scheme: str, cfg: Config, device: torch.device):
@@ -340,6 +344,8 @@ def main() -> None:
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--regimes", nargs="+", default=["a", "b", "c"], choices=["a", "b", "c"])
     p.add_argument("--schemes", nargs="+", default=list(SCHEMES), choices=SCHEMES)
+    p.add_argument("--widths", type=int, nargs="+", help="only the configs of these widths")
+    p.add_argument("--depths", type=int, nargs="+", help="only the configs of these depths")
     p.add_argument("--repeats", type=int, help="timed rounds (default 7, quick 3)")
     p.add_argument("--warmup", type=int, help="untimed rounds (default 2, quick 1)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
