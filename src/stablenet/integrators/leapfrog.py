@@ -6,6 +6,7 @@ The step rule is second order (``order = 2``: from consistent y_{-1}, y_0 the gl
 is O(h^2)); the network's start y_{-1} = y_0 (the authors' code) is a first-order
 approximation of zero initial velocity, so the block's y_N converges at first order to the
 ODE with y'(0) = 0. Explicit, exactly invertible: y_{j-1} = 2 y_j - y_{j+1} + h^2 F_j(y_j).
+2 y_j - y_{j-1} is one kernel, ``lerp(y_{j-1}, y_j, 2)`` (= y_j + (y_j - y_{j-1})).
 For F with Jacobian -K^T D K (negative semi-definite) the first-order eigenvalues are
 +-i w with w^2 the eigenvalues of K^T D K; the scheme is stable iff h w <= 2.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from ..layers.fields import add_scaled
@@ -32,11 +34,11 @@ class Leapfrog(Integrator):
 
     def step(self, field: Any, w: Any, h: float, state: State) -> State:
         y_prev, y = state
-        return (y, add_scaled(field, 2.0 * y - y_prev, h * h, w, y))
+        return (y, add_scaled(field, torch.lerp(y_prev, y, 2.0), h * h, w, y))
 
     def inverse_step(self, field: Any, w: Any, h: float, state: State) -> State:
         y, y_next = state
-        return (add_scaled(field, 2.0 * y - y_next, h * h, w, y), y)
+        return (add_scaled(field, torch.lerp(y_next, y, 2.0), h * h, w, y), y)
 
     def stability_margin(self, h_lambda: Tensor) -> Tensor:
         return imaginary_margin(h_lambda)
