@@ -9,17 +9,23 @@ time, one thread.
 
     python benchmarks/speed_ab.py                       # the default configurations
     python benchmarks/speed_ab.py resnet,2,256,1000,0   # scheme,width,depth,batch,image
+
+``--change lerp``: the later leapfrog change alone, "before" = ``2.0 * y - y_prev`` (a
+multiplication and a subtraction) into the fused update, "after" = ``lerp(y_prev, y, 2)``:
+
+    python benchmarks/speed_ab.py --change lerp leapfrog,2,64,1000,0 leapfrog,16,256,1000,0
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
-import sys
 import time
 
 import torch
 
 from stablenet.integrators import ForwardEuler, Leapfrog, Verlet
+from stablenet.layers.fields import add_scaled
 from stablenet.schemes import CONV_BLOCKS, DENSE_BLOCKS
 
 DEFAULT = ["resnet,2,256,1000,0", "hamiltonian,2,256,1000,0", "leapfrog,2,256,1000,0",
@@ -43,8 +49,16 @@ def leapfrog_before(self, field, w, h, state):
     return (y, 2.0 * y - y_prev + (h * h) * field(w, y))
 
 
-BEFORE = {ForwardEuler: euler_before, Verlet: verlet_before, Leapfrog: leapfrog_before}
-AFTER = {cls: cls.step for cls in BEFORE}
+def leapfrog_mul_sub(self, field, w, h, state):
+    y_prev, y = state
+    return (y, add_scaled(field, 2.0 * y - y_prev, h * h, w, y))
+
+
+CHANGES = {
+    "fused-add": {ForwardEuler: euler_before, Verlet: verlet_before, Leapfrog: leapfrog_before},
+    "lerp": {Leapfrog: leapfrog_mul_sub},
+}
+AFTER = {cls: cls.step for cls in CHANGES["fused-add"]}
 
 
 def use(table) -> None:
@@ -52,7 +66,8 @@ def use(table) -> None:
         cls.step = step
 
 
-def ab(scheme: str, width: int, depth: int, batch: int, image: int, repeats: int = 7) -> str:
+def ab(before: dict, scheme: str, width: int, depth: int, batch: int, image: int,
+       repeats: int = 7) -> str:
     torch.manual_seed(0)
     block = (CONV_BLOCKS if image else DENSE_BLOCKS)[scheme](width, depth, 1.0)
     shape = (batch, width, image, image) if image else (batch, width)
@@ -60,7 +75,7 @@ def ab(scheme: str, width: int, depth: int, batch: int, image: int, repeats: int
     samples: dict[str, list[float]] = {"before": [], "after": []}
     for r in range(repeats + 1):  # round 0 warms up
         for name in (("before", "after") if r % 2 else ("after", "before")):
-            use(BEFORE if name == "before" else AFTER)
+            use(before if name == "before" else AFTER)
             block.zero_grad(set_to_none=True)
             x.grad = None
             t0 = time.process_time()
@@ -74,11 +89,15 @@ def ab(scheme: str, width: int, depth: int, batch: int, image: int, repeats: int
 
 
 def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("configs", nargs="*", help="scheme,width,depth,batch,image")
+    p.add_argument("--change", default="fused-add", choices=CHANGES)
+    args = p.parse_args()
     torch.set_num_threads(1)
     print("| scheme | config | before ms | after ms | after / before |\n|---|---|---|---|---|")
-    for arg in sys.argv[1:] or DEFAULT:
+    for arg in args.configs or DEFAULT:
         scheme, *nums = arg.split(",")
-        print(ab(scheme, *map(int, nums)), flush=True)
+        print(ab(CHANGES[args.change], scheme, *map(int, nums)), flush=True)
 
 
 if __name__ == "__main__":
