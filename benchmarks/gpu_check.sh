@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one script to run on a lent GPU: the CUDA tests, the speed benchmark, one MNIST epoch
-# on the GPU, the memory benchmark and the torch.compile check, at most 7.5 minutes (the
+# on the GPU, the memory benchmark and the torch.compile check, at most 7.7 minutes (the
 # phases' limits). Everything is printed, logged to $OUT/gpu_check.log, and the reports
 # are written to $OUT (the device tool's result folder, which returns at most 8 files;
 # default ./gpu_results).

@@ -105,6 +105,7 @@ def test_cuda_float32_block_close_to_cpu():
     torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:block 0:RuntimeWarning")  # the defaults' h = 1.25 warning
 def test_cuda_training_matches_cpu(tmp_path):
     """The trainer on the GPU (data, batches, Adam, regularisers, best-model selection)
     follows the CPU run step for step in float64; the model it saves loads on the CPU."""
