@@ -37,6 +37,8 @@ def expect_error(result, *fragments: str) -> None:
     (["--channels", "a,b"], "expected comma-separated integers"),
     (["--arch", "resnet", "--reversible"], "reversible mode needs an exactly invertible"),
     (["--reversible", "--checkpoint", "2"], "two different memory modes"),
+    (["--compile", "nonsense"], "unknown torch.compile backend 'nonsense' for --compile"),
+    (["--optimizer", "bcd", "--compile"], "--compile does not apply to --optimizer bcd"),
 ])
 def test_bad_flag_values(cli, tmp_path, flags, message):
     expect_error(cli(*BASE, *flags, "--out", tmp_path / "o"), message)

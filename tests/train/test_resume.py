@@ -45,6 +45,7 @@ def assert_same_run(a, b):
     ({}, "epoch", 3),                  # at the end of level 1, before prolongation
     ({"optimizer": "lbfgs", "batch_size": 0, "lr": 1.0}, "epoch", 2),
     ({"optimizer": "sgd", "schedule": "step"}, "step", 9),
+    ({"compile": "aot_eager"}, "step", 5),  # the resumed run compiles afresh
 ])
 def test_resume_gives_the_uninterrupted_weights(tmp_path, kw, event, count):
     full, part = tmp_path / "full", tmp_path / "part"

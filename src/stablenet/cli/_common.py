@@ -35,6 +35,9 @@ def plain_warnings(prefix: str = "stablenet") -> Iterator[None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            # torch's own deprecations (e.g. inductor's use of torch.jit under --compile)
+            # are not the user's to fix
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.")
             yield
     finally:
         warnings.showwarning = old

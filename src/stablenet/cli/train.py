@@ -51,6 +51,9 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "dtype": dict(choices=DTYPES, help="float32 (default) or float64"),
     "max_grad_norm": dict(type=float, help="gradient norm treated as divergence (1e6)"),
     "threads": dict(type=int, help="CPU threads (0 = torch's default; dense data: 1)"),
+    "compile": dict(nargs="?", const="inductor", metavar="BACKEND",
+                    help="torch.compile the training steps (backend inductor, or the one "
+                    "named); pays on long runs (compiling takes seconds per level)"),
 }
 
 

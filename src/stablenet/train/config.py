@@ -46,6 +46,8 @@ class TrainConfig:
     "reversible", or "checkpoint" keeping every k-th state; see ``stablenet.memory``).
     ``threads``: torch CPU threads during the run (0 = leave torch's setting); small dense
     networks run far faster on 1 thread (no waiting on busy cores), their default.
+    ``compile``: a ``torch.compile`` backend (``"inductor"``, the CLI's ``--compile``) for
+    the training steps (adam, sgd, lbfgs; evaluation stays eager); None: eager.
     """
 
     dataset: str = "ellipses"
@@ -77,6 +79,7 @@ class TrainConfig:
     memory: str = "store"
     checkpoint_segment: int | None = None
     threads: int | None = None
+    compile: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -150,12 +153,26 @@ def check(config: TrainConfig) -> TrainConfig:
         _real(f"--{name}", getattr(c, name))
     if c.momentum is not None and c.momentum >= 1:
         raise ConfigError(f"--momentum must be in [0, 1), got {c.momentum}")
+    if c.compile is not None:
+        _check_compile(c)
     if c.levels is not None and c.depth is not None and c.depth * 2 ** (c.levels - 1) > 2**16:
         raise ConfigError(
             f"--depth {c.depth} with --levels {c.levels} would reach depth "
             f"{c.depth * 2 ** (c.levels - 1)}; keep depth * 2^(levels-1) <= 65536"
         )
     return config
+
+
+def _check_compile(c: TrainConfig) -> None:
+    if not isinstance(c.compile, str):
+        raise ConfigTypeError(f"--compile takes a torch.compile backend name, got {c.compile!r}")
+    if c.optimizer == "bcd":
+        raise ConfigError("--compile does not apply to --optimizer bcd (block coordinate "
+                          "descent solves its own subproblems); use adam, sgd or lbfgs")
+    import torch._dynamo  # lazily: importing dynamo costs about a second
+
+    backends = torch._dynamo.list_backends(exclude_tags=())
+    _choice("torch.compile backend", c.compile, tuple(backends), "--compile")
 
 
 def dataset_kind(dataset: str, is_image: bool) -> str:

@@ -162,6 +162,9 @@ def check_config(config: TrainConfig, n_train: int, w: int) -> None:
     if config.optimizer == "bcd":
         raise ConfigError("--optimizer bcd (block coordinate descent) does not run under "
                           "torchrun; train it in one process, or use adam, sgd or lbfgs")
+    if config.compile is not None:
+        raise ConfigError("--compile is not supported under torchrun (the steps run through "
+                          "DistributedDataParallel); train compiled in one process, or drop it")
     s = config.batch_size if 0 < config.batch_size < n_train else n_train
     smallest = n_train % s or s
     if smallest < w:

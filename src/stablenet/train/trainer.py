@@ -67,6 +67,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.seconds, self._t0 = 0.0, time.perf_counter()
         self.metrics: dict[str, Any] | None = None
+        self._compiled: torch.nn.Module | None = None  # torch.compile(model), made lazily
 
     # -- the position, for checkpoints -------------------------------------------------
     def elapsed(self) -> float:
@@ -162,7 +163,7 @@ class Trainer:
             if self.parallel is not None:  # this rank's slice; global metrics
                 out = self.parallel.step(self.stepper, self.model, xb, yb)
             else:
-                out = self.stepper.step(self.model, xb, yb)
+                out = self.stepper.step(self.step_model(), xb, yb)
             if not math.isfinite(float(out["loss"])):
                 raise NonFinite("loss", float(out["loss"]))
         except NonFinite as exc:
@@ -178,6 +179,15 @@ class Trainer:
                      self.sums[2] + count]
         self.progress.step(self.sums[0] / self.sums[2], self.sums[1] / self.sums[2],
                            self.history[-1]["val_accuracy"])
+
+    def step_model(self) -> torch.nn.Module:
+        """The model the optimizer steps call: ``torch.compile(model)`` with ``--compile``
+        (compiled once per level; it shares the model's parameters), else the model."""
+        if self.config.compile is None:
+            return self.model
+        if self._compiled is None:
+            self._compiled = torch.compile(self.model, backend=self.config.compile)
+        return self._compiled
 
     def _end_epoch(self) -> None:
         ev = self._validate()
@@ -210,7 +220,7 @@ class Trainer:
     def _next_level(self) -> None:
         prolong_model(self.model)
         self.level, self.epoch, self.batch, self.step_k = self.level + 1, 0, 0, 0
-        self.started, self.stepper = False, None
+        self.started, self.stepper, self._compiled = False, None, None
         self.checkpoint()
 
     def _eval_batch(self) -> int:

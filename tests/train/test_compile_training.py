@@ -1,0 +1,50 @@
+"""``compile`` (``stablenet train --compile``): the steps run through ``torch.compile`` and
+follow the eager run. ``aot_eager`` traces with dynamo and AOT autograd like inductor does
+but needs no C compiler, so this stays fast; float64 makes the comparison tight."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch._dynamo.eval_frame import OptimizedModule
+
+from stablenet.errors import ConfigError, ConfigTypeError
+from stablenet.train import TrainConfig, train
+
+
+def config(**kw) -> TrainConfig:
+    base = dict(dataset="ellipses", depth=2, T=2.0, levels=2, epochs=2, limit_train=100,
+                limit_val=40, optimizer="adam", batch_size=32, lr=0.05, seed=7,
+                dtype="float64")
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("kw", [{}, {"optimizer": "lbfgs", "batch_size": 0, "lr": 1.0}],
+                         ids=["adam", "lbfgs"])
+def test_compiled_training_follows_eager(kw):
+    used = set()
+
+    def record(trainer, event):
+        if event == "step":
+            used.add(type(trainer.step_model()))
+
+    eager = train(config(**kw))
+    compiled = train(config(compile="aot_eager", **kw), callback=record)
+    assert used == {OptimizedModule}
+    ref, got = eager.model.state_dict(), compiled.model.state_dict()
+    assert got.keys() == ref.keys()
+    assert got["blocks.0.K"].shape[0] == 4  # the second level (depth 2 -> 4) was trained
+    for key in ref:
+        torch.testing.assert_close(got[key], ref[key], rtol=1e-10, atol=1e-12)
+    for a, b in zip(eager.metrics["history"], compiled.metrics["history"], strict=True):
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-10)
+
+
+@pytest.mark.parametrize("kw, error, message", [
+    ({"compile": "nonsense"}, ConfigError, "unknown torch.compile backend 'nonsense'"),
+    ({"compile": True}, ConfigTypeError, "--compile takes a torch.compile backend name"),
+    ({"compile": "inductor", "optimizer": "bcd"}, ConfigError, "does not apply to --optimizer bcd"),
+])
+def test_compile_option_errors(kw, error, message):
+    with pytest.raises(error, match=message):
+        train(config(**kw))
