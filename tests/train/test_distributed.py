@@ -160,6 +160,9 @@ def test_refusals():
     D.check_config(base, 42, 2)
     with pytest.raises(ConfigError, match="3 processes"):
         D.check_config(TrainConfig(dataset="ellipses", optimizer="adam", batch_size=2), 40, 3)
+    with pytest.raises(ConfigError, match="--compile is not supported under torchrun"):
+        D.check_config(TrainConfig(dataset="ellipses", optimizer="adam", batch_size=10,
+                                   compile="inductor"), 42, 2)
 
 
 def test_environment(monkeypatch):
