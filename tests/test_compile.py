@@ -4,9 +4,9 @@
 code) without a C compiler, in well under a second per block; ``fullgraph=True`` makes
 any graph break an error, so the loop over the layers, the fused updates, the weight
 parametrisations and the checkpoint mode are proven traceable. The reversible mode's
-backward calls ``torch.autograd.grad`` per layer, which dynamo does not trace: it runs
-with a graph break, and still gives eager's numbers. The inductor test (a real compiler,
-~20 s) is marked slow.
+backward calls ``torch.autograd.grad`` per layer, which dynamo (torch 2.13) does not trace
+whole: without ``fullgraph`` it runs with a graph break, and still gives eager's numbers.
+The inductor test (a real compiler, ~20 s) is marked slow.
 """
 
 from __future__ import annotations
@@ -60,15 +60,6 @@ def test_compile_fullgraph_matches_eager(scheme, conv, memory):
 def test_compile_reversible_matches_eager(scheme):
     block, x = make(scheme, False, "reversible")
     assert_compiled_matches_eager(block, x)
-
-
-def test_compile_fullgraph_rejects_reversible():
-    """The documented limit: the reversible backward is not traceable whole."""
-    block, x = make("hamiltonian", False, "reversible")
-    torch._dynamo.reset()
-    compiled = torch.compile(block, backend="aot_eager", fullgraph=True)
-    with pytest.raises(Exception, match="autograd.grad"):
-        run(compiled, block, x)
 
 
 @pytest.mark.slow  # inductor compiles C++ / Triton code: ~20 s on a loaded 2-core machine
