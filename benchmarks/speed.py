@@ -17,7 +17,7 @@ Regimes (``--regimes a b c``):
   the same rotation);
 * c. convolutional: batch 128, 16-64 channels, 14x14 / 28x28 images, depth 8-32.
 
-Candidates are timed interleaved (one step of each, rotating the order, ``--repeats``
+Candidates are timed interleaved (one step of each, in a seeded random order, ``--repeats``
 rounds after ``--warmup`` rounds) and reported as medians. On CPU the clock is the
 process CPU time with ``--threads`` threads (default 1: robust on a shared machine); on
 CUDA the wall time between synchronisations.
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import random
 import statistics
 import sys
 import time
@@ -223,7 +224,9 @@ def measure(scheme: str, cfg: Config, args) -> Result:
     names = list(steps)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for r in range(args.warmup + args.repeats):
-        order = names[r % len(names):] + names[: r % len(names)]
+        # a fresh order every round: with a fixed cyclic rotation each candidate would
+        # always follow the same one, whose allocations and cache footprint it inherits
+        order = random.Random(r).sample(names, len(names))
         for name in order:
             t = clock(steps[name])
             if r >= args.warmup:
