@@ -44,8 +44,7 @@ def step_ops(scheme: str, cfg: speed.Config, name: str) -> Counter[str]:
     """Operators of one training step of candidate ``name`` at configuration ``cfg``."""
     torch.manual_seed(0)
     block = speed.make_block(scheme, cfg, torch.device("cpu"))
-    args = argparse.Namespace(compile=False)
-    run = speed.candidates(scheme, cfg, block, args).get(name)
+    run = speed.candidates(scheme, cfg, block).get(name)
     if run is None:
         return Counter()
     shape = (cfg.batch, cfg.width, cfg.image, cfg.image) if cfg.conv else (cfg.batch, cfg.width)
@@ -57,8 +56,9 @@ def step_ops(scheme: str, cfg: speed.Config, name: str) -> Counter[str]:
 
 
 def per_layer(scheme: str, conv: bool, name: str, depth: int = 8) -> Counter[str]:
-    cfg = lambda n: speed.Config("-", 4, n, 8, 6 if conv else 0)  # noqa: E731
-    small, large = step_ops(scheme, cfg(depth), name), step_ops(scheme, cfg(2 * depth), name)
+    """Operators per layer: the count at depth 2 N minus the count at depth N, over N."""
+    small, large = (step_ops(scheme, speed.Config("-", 4, n, 8, 6 if conv else 0), name)
+                    for n in (depth, 2 * depth))
     return Counter({k: (large[k] - small[k]) / depth for k in large | small
                     if large[k] != small[k]})
 

@@ -112,7 +112,7 @@ def make_block(scheme: str, cfg: Config, device: torch.device):
     return block
 
 
-def candidates(scheme: str, cfg: Config, block, args) -> dict[str, Callable]:
+def candidates(scheme: str, cfg: Config, block) -> dict[str, Callable]:
     """name -> run(x) -> y_N, the competitors that apply (and are installed)."""
     out = {
         "stablenet": block,
@@ -206,7 +206,7 @@ def measure(scheme: str, cfg: Config, args) -> Result:
     x = torch.randn(shape, device=device, requires_grad=True)
     P = torch.randn(shape, device=device)
     res = Result(cfg, scheme)
-    runs = candidates(scheme, cfg, block, args)
+    runs = candidates(scheme, cfg, block)
     check_same_math(runs, block, x.detach(), res.notes)
     clock = timer(device)
     steps = {name: training_step(run, block, x, P) for name, run in runs.items()}
