@@ -3,7 +3,8 @@
 "Before" is the integrators' original step rules (``y + h * f``, ``z + h * dz``,
 ``2 y - y_prev + h^2 F``: separate scaling, negation and addition kernels), patched onto
 the integrator classes; "after" is the current code (``torch.add(base, f, alpha=...)``
-through the fields' fused ``add_scaled``). One training step (forward + backward to K, b
+through the fields' fused ``add_scaled``; for leapfrog also the later ``lerp``). One
+training step (forward + backward to K, b
 and the input) of the same block alternates between the two; medians of process CPU
 time, one thread.
 
