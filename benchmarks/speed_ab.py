@@ -4,9 +4,8 @@
 ``2 y - y_prev + h^2 F``: separate scaling, negation and addition kernels), patched onto
 the integrator classes; "after" is the current code (``torch.add(base, f, alpha=...)``
 through the fields' fused ``add_scaled``; for leapfrog also the later ``lerp``). One
-training step (forward + backward to K, b
-and the input) of the same block alternates between the two; medians of process CPU
-time, one thread.
+training step (forward + backward to K, b and the input) of the same block alternates
+between the two; medians of process CPU time, one thread.
 
     python benchmarks/speed_ab.py                       # the default configurations
     python benchmarks/speed_ab.py resnet,2,256,1000,0   # scheme,width,depth,batch,image
