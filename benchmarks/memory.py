@@ -340,6 +340,8 @@ def main() -> None:
         run = child_memory if kind == "memory" else child_timing
         print(json.dumps(run(json.loads(cfg))))
         return
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: CUDA is not available")
     if args.quick:
         args.depths, args.schemes, args.repeats = [16, 64, 256, 1024], ["hamiltonian"], 2
         args.drift_depths, args.drift_h = [1024], [0.05]

@@ -206,7 +206,7 @@ def measure(scheme: str, cfg: Config, args) -> Result:
     x = torch.randn(shape, device=device, requires_grad=True)
     P = torch.randn(shape, device=device)
     res = Result(cfg, scheme)
-    runs = candidates(scheme, cfg, block)
+    runs = {k: v for k, v in candidates(scheme, cfg, block).items() if k not in args.exclude}
     check_same_math(runs, block, x.detach(), res.notes)
     clock = timer(device)
     steps = {name: training_step(run, block, x, P) for name, run in runs.items()}
@@ -349,6 +349,8 @@ def main() -> None:
     p.add_argument("--schemes", nargs="+", default=list(SCHEMES), choices=SCHEMES)
     p.add_argument("--widths", type=int, nargs="+", help="only the configs of these widths")
     p.add_argument("--depths", type=int, nargs="+", help="only the configs of these depths")
+    p.add_argument("--exclude", nargs="+", default=[], choices=COLUMNS[:-1],
+                   help="competitors not to time (e.g. rk4, the slowest, for a short GPU run)")
     p.add_argument("--repeats", type=int, help="timed rounds (default 7, quick 3)")
     p.add_argument("--warmup", type=int, help="untimed rounds (default 2, quick 1)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
