@@ -4,6 +4,7 @@ but needs no C compiler, so this stays fast; float64 makes the comparison tight.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch._dynamo.eval_frame import OptimizedModule
@@ -38,6 +39,21 @@ def test_compiled_training_follows_eager(kw):
         torch.testing.assert_close(got[key], ref[key], rtol=1e-10, atol=1e-12)
     for a, b in zip(eager.metrics["history"], compiled.metrics["history"], strict=True):
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-10)
+
+
+def test_compiled_image_training_follows_eager(tmp_path):
+    """An image network (convolutional blocks, batch norm in the opening layer)."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "images.npz"
+    np.savez(path, x_train=rng.standard_normal((64, 1, 8, 8)), y_train=rng.integers(0, 3, 64),
+             x_val=rng.standard_normal((16, 1, 8, 8)), y_val=rng.integers(0, 3, 16))
+    kw = dict(dataset=str(path), channels=[2, 4], depth=2, levels=1, epochs=2, batch_size=16,
+              limit_train=None, limit_val=None)
+    eager = train(config(**kw)).model.state_dict()
+    compiled = train(config(compile="aot_eager", **kw)).model.state_dict()
+    assert any("running_mean" in key for key in eager)
+    for key in eager:
+        torch.testing.assert_close(compiled[key], eager[key], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("kw, error, message", [
