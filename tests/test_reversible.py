@@ -178,13 +178,15 @@ def test_autocast_does_not_reach_the_reconstruction():
 
 
 def _ill_conditioned():
-    """float32 leapfrog whose reconstruction drifts by ~4e-3 (float64: ~5e-12)."""
+    """A float32 leapfrog block (i.i.d. N(0, 1/8) weights per layer, h = 0.5 over 128 layers)
+    whose reconstruction drifts by 2e-3 to 6e-3 (float64: ~1e-12), a float64 twin with the
+    same weights, an input, and a cotangent for the output."""
     torch.manual_seed(0)
-    block = sn.LeapfrogNet(8, 128, 64.0)
+    block = sn.LeapfrogNet(8, 128, 64.0, init=lambda K: K.normal_(0.0, 8**-0.5))
+    twin = sn.LeapfrogNet(8, 128, 64.0).to(F64)
+    twin.load_state_dict(block.state_dict())
     x = torch.randn(8, 8)
-    ref = block.to(F64)
-    ref_grad = torch.autograd.grad(ref(x.to(F64)).square().sum(), ref.K)[0]
-    return block.float(), x, ref_grad
+    return block, twin, x, torch.randn(8, 8)
 
 
 def _rel(a, b):
@@ -192,20 +194,28 @@ def _rel(a, b):
 
 
 def test_drift_guard_recomputes_in_float64():
-    """Unguarded, the drift makes the gradient much worse than ordinary float32 backprop;
-    guarded (float64 redo), it is at least as accurate as ordinary float32 backprop."""
-    block, x, ref = _ill_conditioned()
-    store = torch.autograd.grad(block(x).square().sum(), block.K)[0]
+    """What the guard buys, against the exact (float64) vector-Jacobian product with the same
+    cotangent, so that only the backward pass's own error is measured.
+
+    The margins hold on every CPU kernel set (measured over 8 seeds with
+    ATEN_CPU_CAPABILITY=default, avx2, avx512): unguarded, the gradient's relative error is of
+    the order of the drift (0.7x to 3.4x it, drift >= 1.6e-3); ordinary float32 backprop
+    through this chaotic block is off by 1e-4 to 2e-3; guarded (the pass redone in float64,
+    then rounded to float32) by 2.5e-8, float32 rounding."""
+    block, twin, x, cot = _ill_conditioned()
+    ref = torch.autograd.grad(twin(x.to(F64)), twin.K, cot.to(F64))[0]
+    store = torch.autograd.grad(block(x), block.K, cot)[0]
     block.set_memory("reversible", drift_tol=math.inf)  # guard off: the drift shows
-    unguarded = torch.autograd.grad(block(x).square().sum(), block.K)[0]
-    assert block.last_drift > 1e-3
-    # here 3.8e-3 against 7.7e-4: the unguarded error is the drift's, several times store's
-    assert _rel(unguarded, ref) > 3 * _rel(store, ref)
-    block.set_memory("reversible")  # default tolerance: redo in float64, with a warning
+    unguarded = torch.autograd.grad(block(x), block.K, cot)[0]
+    drift = block.last_drift
+    assert drift > 1e-4
+    assert 0.1 * drift < _rel(unguarded, ref) < 10 * drift
+    block.set_memory("reversible", drift_tol=1e-5)  # guard on: redo in float64, with a warning
     with pytest.warns(RuntimeWarning, match="float64"):
-        guarded = torch.autograd.grad(block(x).square().sum(), block.K)[0]
+        guarded = torch.autograd.grad(block(x), block.K, cot)[0]
     assert guarded.dtype == torch.float32
-    assert _rel(guarded, ref) < _rel(store, ref)
+    assert _rel(guarded, ref) < 1e-6
+    assert _rel(guarded, ref) < 0.01 * _rel(store, ref)
 
 
 def test_drift_above_tolerance_in_float64_warns():
