@@ -31,9 +31,12 @@ from .memory import (
     reversible_integrate,
     segment_length,
 )
+from .timegrid import IID, Smooth, get_init
 
-Init = Callable[[Tensor], Any] | Tensor | None
+Init = str | Smooth | IID | Callable[[Tensor], Any] | Tensor | None
 BIAS_MODES = ("scalar", "feature")
+DEFAULT_INIT = "smooth"
+"""K(t) = K_0 + 0.1 sum_{k=1,2} K_k cos(k pi t / T) (:class:`stablenet.timegrid.Smooth`)."""
 
 
 def check_T(T: object) -> float:
@@ -55,9 +58,13 @@ class StableBlock(nn.Module):
         parametrization: maps the free weights K to the applied operator (``Free``,
             ``Antisymmetric``); applied once per forward to the whole stack.
         bias: ``"scalar"`` (one per layer) or ``"feature"`` (one per feature/channel).
-        init: ``None`` for the default (entries of K i.i.d. N(0, 1 / fan_in), b = 0), a
-            callable applied in place to the stacked ``K`` (like ``nn.init`` functions),
-            or a tensor of K's shape to copy.
+        init: how K(t) is drawn (b = 0 always), sampled at the layer times t_j = j h:
+            ``"smooth"`` (the default, ``None``: one random operator for all t plus two
+            small low-frequency modes, :class:`stablenet.timegrid.Smooth`), ``"constant"``
+            (one random operator for all t), ``"iid"`` (entries drawn independently per
+            layer: white noise in t), each with entries of std 1 / sqrt(fan_in); an object
+            with ``sample`` (see :mod:`stablenet.timegrid`); a callable applied in place to
+            the stacked ``K`` (like ``nn.init`` functions); or a tensor of K's shape.
         memory: what backward keeps (see :meth:`set_memory`): ``"store"`` every state
             (default, fastest), ``"checkpoint"`` every k-th, ``"reversible"`` only the last.
         checkpoint: segment length k of checkpoint mode (implies ``memory="checkpoint"``;
@@ -81,6 +88,7 @@ class StableBlock(nn.Module):
         self.parametrization = parametrization if parametrization is not None else Free()
         self.bias_mode = bias
         self.K = nn.Parameter(torch.empty(self.depth, *self.operator.weight_shape))
+        self.init: Any = None  # the law of K(t), set by reset_parameters (None: user-given)
         self.b = nn.Parameter(torch.zeros(self.depth, *self.operator.bias_shape(bias)))
         self.reset_parameters(init)
         self.set_memory(memory, checkpoint=checkpoint, reversible=reversible)
@@ -127,20 +135,29 @@ class StableBlock(nn.Module):
         return self.operator.width
 
     def reset_parameters(self, init: Init = None) -> None:
+        """Draw K (see ``init`` in the class docstring) and set b = 0."""
+        init = DEFAULT_INIT if init is None else init
         with torch.no_grad():
             self.b.zero_()
-            if init is None:
-                self.K.normal_(0.0, 1.0 / math.sqrt(self.operator.fan_in))
-            elif isinstance(init, Tensor):
+            if isinstance(init, Tensor):
                 if init.shape != self.K.shape:
                     raise ConfigError(
                         f"init tensor has shape {tuple(init.shape)}, K needs {tuple(self.K.shape)}"
                     )
                 self.K.copy_(init)
+                self.init = None
+            elif isinstance(init, str) or hasattr(init, "sample"):
+                kind = get_init(init)
+                std = 1.0 / math.sqrt(self.operator.fan_in)
+                self.K.copy_(kind.sample(self.depth, self.T, self.operator.weight_shape, std))
+                self.init = kind
             elif callable(init):
                 init(self.K)
+                self.init = None
             else:
-                raise ConfigTypeError(f"init must be None, a callable or a tensor, got {init!r}")
+                raise ConfigTypeError(
+                    f"init must be None, a name, a callable or a tensor, got {init!r}"
+                )
 
     def weights(self) -> tuple[Tensor, Tensor]:
         """The applied weights (K after the parametrisation, b), stacked ``[N, ...]``."""
@@ -205,7 +222,7 @@ class StableBlock(nn.Module):
         new.depth = check_positive_int("depth", depth)
         new.K = nn.Parameter(self.K.new_empty(depth, *self.K.shape[1:]))
         new.b = nn.Parameter(self.b.new_zeros(depth, *self.b.shape[1:]))
-        new.reset_parameters()
+        new.reset_parameters(self.init)
         return new
 
     def extra_repr(self) -> str:

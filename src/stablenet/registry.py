@@ -38,7 +38,7 @@ def build_model(
     arch: str, input_shape: Sequence[int], num_classes: int, width: int | Sequence[int],
     depth: int | Sequence[int], T: float, activation: str = "tanh", bias: str = "scalar",
     gamma: float = 2e-4, opening: str = "pad", memory: str = "store",
-    checkpoint: int | None = None, reversible: bool = False,
+    checkpoint: int | None = None, reversible: bool = False, init: str = "smooth",
 ) -> Model:
     """A classifier for inputs of ``input_shape`` (``(n,)`` features or ``(C, H, W)`` images).
 
@@ -46,16 +46,17 @@ def build_model(
     ``depth`` the number of layers per stage (an int or one per stage). ``memory``,
     ``checkpoint=k`` and ``reversible=True`` set every block's memory mode
     (:meth:`StableBlock.set_memory`); the config records the resolved ``memory`` and
-    ``checkpoint``.
+    ``checkpoint``. ``init`` names the law of the blocks' K(t) (``"smooth"``, ``"constant"``,
+    ``"iid"``; see :mod:`stablenet.timegrid`).
     """
     config = dict(
         arch=_check_arch(arch), input_shape=[int(s) for s in input_shape],
         num_classes=num_classes, width=width if isinstance(width, int) else list(width),
         depth=depth if isinstance(depth, int) else list(depth), T=T, activation=activation,
-        bias=bias, gamma=gamma, opening=opening,
+        bias=bias, gamma=gamma, opening=opening, init=init,
     )
     extra = {"gamma": gamma} if arch == "antisymmetric" else {}
-    extra.update(memory=memory, checkpoint=checkpoint, reversible=reversible)
+    extra.update(memory=memory, checkpoint=checkpoint, reversible=reversible, init=init)
     if len(input_shape) == 1:
         if not isinstance(width, int) or not isinstance(depth, int):
             raise ConfigError("a dense model takes one integer width and one integer depth")

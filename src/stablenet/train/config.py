@@ -18,6 +18,7 @@ from ..activations import ACTIVATIONS
 from ..errors import ConfigError, ConfigTypeError
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
+from ..timegrid import INITS
 from .defaults import (
     BIASES,
     DEFAULT_LR,
@@ -32,6 +33,7 @@ from .defaults import (
     PAPER_PROBLEMS,
     SCHEDULES,
 )
+from .metric import METRICS
 
 
 @dataclass
@@ -60,6 +62,8 @@ class TrainConfig:
     alpha: float | None = None
     beta: float | None = None
     gamma: float = 2e-4
+    init: str = "smooth"
+    metric: str = "sobolev"
     activation: str = "tanh"
     opening: str = "pad"
     bias: str | None = None
@@ -128,6 +132,8 @@ def check(config: TrainConfig) -> TrainConfig:
         raise ConfigError("--dataset must name a dataset or a .npz / .csv file")
     _choice("architecture", c.arch, ARCHITECTURES, "--arch")
     _choice("activation", c.activation, tuple(ACTIVATIONS), "--activation")
+    _choice("initialisation", c.init, tuple(INITS), "--init")
+    _choice("metric", c.metric, METRICS, "--metric")
     _choice("opening", c.opening, OPENINGS, "--opening")
     _choice("bias", c.bias, BIASES, "--bias")
     _choice("optimizer", c.optimizer, OPTIMIZERS, "--optimizer")

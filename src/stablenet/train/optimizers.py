@@ -4,8 +4,8 @@ A *stepper* has ``step(model, x, y) -> dict`` (one update on one batch; the dict
 the objective ``loss`` before the update, the ``correct`` predictions and the ``count``
 of examples), ``state_dict()`` / ``load_state_dict()`` and optionally ``set_lr(lr)``.
 Adam, SGD with momentum and L-BFGS (strong-Wolfe line search; give it the full batch)
-are wrapped by :class:`TorchStepper`; the paper's block coordinate descent
-(``stablenet.optim``) plugs in through the same interface.
+are wrapped by :class:`TorchStepper`; SGD and L-BFGS work in the Sobolev metric on the
+blocks' weights (``metric``, see :mod:`.metric`); the paper's block coordinate descent (``stablenet.optim``) plugs in through the same interface.
 
 Schedules (stepped once per optimizer step, restarted at every level):
 ``cosine``: lr_k = lr (0.01 + 0.99 (1 + cos(pi k / K)) / 2); ``step``: lr, times 0.1 from
@@ -21,7 +21,9 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..timemetric import TimeMetric
 from .config import TrainConfig
+from .metric import MetricLBFGS, precondition_gradients, time_metrics
 from .objective import correct, objective
 
 
@@ -51,9 +53,11 @@ class TorchStepper:
     """A ``torch.optim`` optimizer minimising mean cross-entropy + R on each batch."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, alpha: float, beta: float,
-                 max_grad_norm: float) -> None:
+                 max_grad_norm: float, precondition: dict[int, TimeMetric] | None = None,
+                 ) -> None:
         self.optimizer, self.alpha, self.beta = optimizer, alpha, beta
         self.max_grad_norm = max_grad_norm
+        self.precondition = precondition or {}  # SGD: gradients in the blocks' time metric
 
     def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
         first: dict[str, Any] = {}
@@ -73,6 +77,8 @@ class TorchStepper:
                              grad_norm=norm)
             else:
                 loss.backward()
+            if self.precondition:
+                precondition_gradients(model.parameters(), self.precondition)
             return loss
 
         self.optimizer.step(closure)
@@ -93,18 +99,20 @@ def make_stepper(config: TrainConfig, model: nn.Module) -> Stepper:
     """The stepper of ``config.optimizer`` for ``model`` (a fresh one per level)."""
     params = list(model.parameters())
     name, lr = config.optimizer, config.lr
-    if name == "adam":
+    metrics = time_metrics(model, config.metric, config.alpha)  # see .metric
+    precondition = None
+    if name == "adam":  # theta's own coordinates under every metric (see .metric)
         opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr)
     elif name == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=config.momentum)
+        opt, precondition = torch.optim.SGD(params, lr=lr, momentum=config.momentum), metrics
     elif name == "lbfgs":
-        opt = torch.optim.LBFGS(params, lr=lr, max_iter=20, history_size=20,
-                                line_search_fn="strong_wolfe")
+        opt = MetricLBFGS(params, metrics, lr=lr, max_iter=20, history_size=20,
+                          line_search_fn="strong_wolfe")
     elif name == "bcd":
         return _bcd(config, model)
     else:
         raise ConfigError(f"unknown optimizer {name!r}")
-    return TorchStepper(opt, config.alpha, config.beta, config.max_grad_norm)
+    return TorchStepper(opt, config.alpha, config.beta, config.max_grad_norm, precondition)
 
 
 def _bcd(config: TrainConfig, model: nn.Module) -> Stepper:

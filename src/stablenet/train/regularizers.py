@@ -13,17 +13,12 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ..blocks import StableBlock
-
-
-def time_difference_norm(theta: Tensor) -> Tensor:
-    """sum_j |theta_{j+1} - theta_j|^2 over the stacked dim 0."""
-    return (theta[1:] - theta[:-1]).pow(2).sum()
+from ..timegrid import smoothness_norm
 
 
 def smoothness(block: StableBlock, alpha: float) -> Tensor:
     """alpha / (2h) * sum_j (|K_{j+1} - K_j|^2 + |b_{j+1} - b_j|^2) of one block."""
-    total = time_difference_norm(block.K) + time_difference_norm(block.b)
-    return (alpha / (2.0 * block.h)) * total
+    return alpha * (smoothness_norm(block.K, block.h) + smoothness_norm(block.b, block.h))
 
 
 def weight_decay(classifier: nn.Linear, beta: float) -> Tensor:
