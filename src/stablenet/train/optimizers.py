@@ -5,7 +5,8 @@ the objective ``loss`` before the update, the ``correct`` predictions and the ``
 of examples), ``state_dict()`` / ``load_state_dict()`` and optionally ``set_lr(lr)``.
 Adam, SGD with momentum and L-BFGS (strong-Wolfe line search; give it the full batch)
 are wrapped by :class:`TorchStepper`; SGD and L-BFGS work in the Sobolev metric on the
-blocks' weights (``metric``, see :mod:`.metric`); the paper's block coordinate descent (``stablenet.optim``) plugs in through the same interface.
+blocks' weights (``metric``, see :mod:`.metric`); the paper's block coordinate descent
+(``stablenet.optim``) plugs in through the same interface.
 
 Schedules (stepped once per optimizer step, restarted at every level):
 ``cosine``: lr_k = lr (0.01 + 0.99 (1 + cos(pi k / K)) / 2); ``step``: lr, times 0.1 from
