@@ -58,6 +58,7 @@ class BlockMargins:
     source: str
     tol: float = TOL
     approximate: str = ""  # why the margins are approximate ("" when exact)
+    gamma: float | None = None  # the damping of an antisymmetric block (None: none)
 
     @property
     def unstable_layers(self) -> list[int]:
@@ -113,9 +114,15 @@ def onto_imaginary_axis(lam: Tensor) -> Tensor:
     return torch.complex(torch.zeros_like(lam.real), sign * lam.abs())
 
 
+def damping(block: nn.Module) -> float | None:
+    """The damping gamma of a block whose parametrisation has one (antisymmetric), else None."""
+    return getattr(getattr(block, "parametrization", None), "gamma", None)
+
+
 def block_margins(spec: BlockSpectrum, T: float, source: str | None = None,
-                  tol: float = TOL) -> BlockMargins:
-    """Margins from a spectrum (``source`` defaults to "data" when it has data)."""
+                  tol: float = TOL, gamma: float | None = None) -> BlockMargins:
+    """Margins from a spectrum (``source`` defaults to "data" when it has data); ``gamma``:
+    the block's damping, for the advice of :func:`instability_message`."""
     source = source or ("data" if spec.data is not None else "weights")
     lam = spec.system(source)
     approximate = "" if spec.exact else "Arnoldi Ritz values"
@@ -129,7 +136,7 @@ def block_margins(spec: BlockSpectrum, T: float, source: str | None = None,
         eigenvalues=lam.gather(1, worst).squeeze(1),
         max_h=_max_stable_h(spec.integrator, spec.h, lam, tol),
         h=spec.h, T=T, integrator=spec.integrator.name, source=source, tol=tol,
-        approximate=approximate,
+        approximate=approximate, gamma=gamma,
     )
 
 
@@ -147,12 +154,31 @@ def stability_margins(
     single = not isinstance(specs, list)
     specs = [specs] if single else specs
     blocks = [model_or_block] if single else list(model_or_block.blocks)
-    result = [block_margins(s, blk.T, tol=tol) for s, blk in zip(specs, blocks, strict=True)]
+    result = [block_margins(s, blk.T, tol=tol, gamma=damping(blk))
+              for s, blk in zip(specs, blocks, strict=True)]
     return result[0] if single else result
 
 
+def required_damping(margins: BlockMargins) -> float | None:
+    """The damping gamma that puts every layer's worst eigenvalue inside the forward-Euler disc.
+
+    For lambda = -g/2 + i w (g = the damping now in lambda), |1 + h lambda| <= 1 needs
+    g >= (2/h) (1 - sqrt(1 - h^2 w^2)) (about h w^2), possible only for h |w| <= 1. Raising
+    gamma by d moves Re lambda by -d/2 (exactly for the weights; about, scaled by sigma',
+    for the Jacobians at data). None when no damping helps (h |w| > 1) or for no gamma.
+    """
+    if margins.gamma is None or margins.integrator != "euler":
+        return None
+    lam = margins.eigenvalues[margins.margins < -margins.tol].to(torch.complex128)
+    hw = margins.h * lam.imag.abs()
+    if lam.numel() == 0 or bool((hw >= 1).any()):
+        return None
+    g_min = (2.0 / margins.h) * (1.0 - torch.sqrt(1.0 - hw**2))
+    return float((margins.gamma + g_min + 2.0 * lam.real).max()) * 1.01
+
+
 def instability_message(margins: BlockMargins, block_index: int | None = None) -> str:
-    """One paragraph: the first unstable layer, how unstable, and the fix."""
+    """One paragraph: the first unstable layer, how unstable, and the fixes that fit it."""
     j = margins.unstable_layers[0]
     lam = complex(margins.eigenvalues[j])
     text = "" if block_index is None else f"block {block_index}: "
@@ -162,21 +188,29 @@ def instability_message(margins: BlockMargins, block_index: int | None = None) -
         f"first is layer {j}: margin {float(margins.margins[j]):.3g} < 0 at lambda = "
         f"{lam.real:.4g}{lam.imag:+.4g}i. "
     )
-    depth = margins.required_depth()
+    depth, gamma = margins.required_depth(), required_damping(margins)
+    fixes = []
+    if margins.gamma is not None:  # antisymmetric: forward Euler needs damping on the axis
+        text += (f"Forward Euler grows by |1 + i h w| > 1 per layer on the imaginary axis and "
+                 f"needs the damping gamma >= about h w^2 (now gamma = {margins.gamma:g}). ")
+        if gamma is not None:
+            about = "about " if margins.source == "data" else ""
+            fixes.append(f"more damping, gamma >= {about}{gamma:.3g} (--gamma)")
     if depth is not None:
-        text += (
-            f"Fix: a smaller step h = T / N (depth >= {depth} layers at the same T = "
-            f"{margins.T:g})"
-        )
-        text += f", or a stable architecture ({STABLE_ARCHITECTURES})." if (
-            margins.integrator == "euler") else "."
-    else:
-        text += (
-            f"No step size down to h / {RANGE:g} makes it stable (the eigenvalue lies outside "
-            f"the stability region of {margins.integrator}): use a stable architecture "
-            f"({STABLE_ARCHITECTURES}) or constrain K."
-        )
-    return text
+        fixes.append(f"a smaller step h = T / N (depth >= {depth} layers at the same "
+                     f"T = {margins.T:g}, or a smaller T)")
+    if margins.integrator == "euler":
+        fixes.append("an architecture that is stable without damping (hamiltonian, leapfrog)"
+                     if margins.gamma is not None else
+                     f"a stable architecture ({STABLE_ARCHITECTURES})")
+    if fixes and (depth is not None or gamma is not None):
+        return text + "Fix: " + "; or ".join(fixes) + "."
+    return text + (
+        f"No step size down to h / {RANGE:g} makes it stable (the eigenvalue lies outside "
+        f"the stability region of {margins.integrator}): use "
+        + ("; or ".join(fixes[-1:]) if margins.integrator == "euler" else "a smaller T")
+        + " or constrain K."
+    )
 
 
 def check_stability(

@@ -20,7 +20,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from .gradients import GradientNorms, gradient_norms
-from .margins import BlockMargins, block_margins, instability_message
+from .margins import BlockMargins, block_margins, damping, instability_message
 from .network import is_block, stable_blocks
 from .sensitivity import Sensitivity, sensitivity
 from .spectra import BlockSpectrum, spectra
@@ -70,8 +70,8 @@ def analyze(
     return Analysis(
         blocks=[describe_block(b) for b in blocks],
         spectra=specs,
-        margins_weights=[block_margins(s, b.T, "weights") for s, b in pairs],
-        margins_data=[block_margins(s, b.T, "data") for s, b in pairs],
+        margins_weights=[block_margins(s, b.T, "weights", gamma=damping(b)) for s, b in pairs],
+        margins_data=[block_margins(s, b.T, "data", gamma=damping(b)) for s, b in pairs],
         sensitivity=_as_list(sensitivity(model, x, seed=seed)),
         gradients=_as_list(grads),
         data=data, loss="mean cross-entropy" if with_labels else "<Y_N, r>, r random unit",

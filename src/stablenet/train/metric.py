@@ -22,10 +22,15 @@ the Euclidean metric. How each optimiser uses M:
 * L-BFGS: :class:`MetricLBFGS` runs torch's L-BFGS on p = M^{1/2} theta (flat gradient
   M^{-1/2} dL/dtheta, updates theta += M^{-1/2} d), so its curvature pairs, initial Hessian
   scaling, line search and tolerances are those of the metric.
-* Adam keeps theta's coordinates under every metric: it is invariant to diagonal rescaling
-  (up to its epsilon), and its per-coordinate steps of size ~lr move theta(t) by ~lr at
-  every t at any depth. (Adam on M^{1/2} theta would not be: its steps would grow like
-  1 / sqrt(h).)
+* Adam is invariant to a diagonal rescaling of its coordinates (up to its epsilon), and its
+  per-coordinate steps of size ~lr move theta(t) by ~lr at every t at any depth, so it
+  needs no 1/h. It gets the relative gradient h M^{-1} dL/dtheta = (I + alpha/h^2 D^T D)^{-1}
+  dL/dtheta, which is the plain gradient for smooth theta (and for ``"l2"``) but damps the
+  grid-scale components of the penalty's gradient: without it the penalty's stiff part,
+  4 alpha / h times the layer-to-layer zigzag that Adam's sign-like steps create, outweighs
+  the O(h) data gradient at depth and Adam spends its steps on it (swiss roll,
+  antisymmetric, T = 10, N = 256: 60% validation accuracy instead of 98%). This is
+  Laplacian-smoothed gradient descent in time.
 """
 
 from __future__ import annotations
@@ -52,12 +57,16 @@ def time_metrics(model: nn.Module, metric: str, alpha: float) -> dict[int, TimeM
     return out
 
 
-def precondition_gradients(params: Iterable[Tensor], metrics: dict[int, TimeMetric]) -> None:
-    """p.grad <- M^{-1} p.grad for the parameters with a time metric (the metric's gradient)."""
+def precondition_gradients(params: Iterable[Tensor], metrics: dict[int, TimeMetric],
+                           relative: bool = False) -> None:
+    """p.grad <- M^{-1} p.grad (the metric's gradient) for the parameters with a time metric;
+    ``relative``: h M^{-1} p.grad = (I + alpha/h^2 D^T D)^{-1} p.grad, which leaves the
+    gradient's scale (and smooth components) as they are and only damps the stiff ones."""
     for p in params:
         m = metrics.get(id(p))
         if m is not None and p.grad is not None:
-            p.grad.copy_(m.power(p.grad, -1.0))
+            g = m.power(p.grad, -1.0)
+            p.grad.copy_(g * m.h if relative else g)
 
 
 class MetricLBFGS(torch.optim.LBFGS):

@@ -55,10 +55,11 @@ class TorchStepper:
 
     def __init__(self, optimizer: torch.optim.Optimizer, alpha: float, beta: float,
                  max_grad_norm: float, precondition: dict[int, TimeMetric] | None = None,
-                 ) -> None:
+                 relative: bool = False) -> None:
         self.optimizer, self.alpha, self.beta = optimizer, alpha, beta
         self.max_grad_norm = max_grad_norm
-        self.precondition = precondition or {}  # SGD: gradients in the blocks' time metric
+        self.precondition = precondition or {}  # gradients in the blocks' time metric
+        self.relative = relative
 
     def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
         first: dict[str, Any] = {}
@@ -79,7 +80,7 @@ class TorchStepper:
             else:
                 loss.backward()
             if self.precondition:
-                precondition_gradients(model.parameters(), self.precondition)
+                precondition_gradients(model.parameters(), self.precondition, self.relative)
             return loss
 
         self.optimizer.step(closure)
@@ -102,8 +103,10 @@ def make_stepper(config: TrainConfig, model: nn.Module) -> Stepper:
     name, lr = config.optimizer, config.lr
     metrics = time_metrics(model, config.metric, config.alpha)  # see .metric
     precondition = None
-    if name == "adam":  # theta's own coordinates under every metric (see .metric)
+    if name == "adam":  # the relative gradient h M^{-1} g (see .metric)
         opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr)
+        return TorchStepper(opt, config.alpha, config.beta, config.max_grad_norm, metrics,
+                            relative=True)
     elif name == "sgd":
         opt, precondition = torch.optim.SGD(params, lr=lr, momentum=config.momentum), metrics
     elif name == "lbfgs":
