@@ -1,0 +1,142 @@
+"""``stablenet depth-study``: train every architecture with one configuration at N = 16 ... 4096.
+
+The paper's claim (well-posed learning for arbitrarily deep networks) as an experiment on
+its 2-D problems: a table at fixed T (finer and finer discretisations of one ODE) and one
+at fixed h (T = N h grows). Writes ``OUT/depth_study.md`` and ``.json`` (rewritten after
+every run, so a cut-short study keeps its rows), ``OUT/depth_study_<table>.png`` and every
+run's directory ``OUT/<table>/<problem>-<arch>-N<depth>/``. See
+:mod:`stablenet.train.depth_study` for what is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ._common import int_list, plain_warnings, relative, say
+
+COMMAND = "depth-study"
+HELP = ("train every architecture with one fixed configuration at depths 16 ... 4096 (fixed T "
+        "and fixed h): accuracy, time, gradient ratio, weight convergence vs N")
+
+PROBLEMS = ("ellipses", "swissroll", "peaks")
+
+
+def _names(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..registry import ARCHITECTURES
+    from ..train.defaults import DEFAULTS_2D
+    from ..train.depth_study import DEPTHS, TABLES
+
+    p.add_argument("--out", type=Path, default=Path("depth-study"), help="output directory")
+    p.add_argument("--problems", type=_names, default=list(PROBLEMS),
+                   help="comma-separated subset of " + ",".join(PROBLEMS))
+    p.add_argument("--archs", type=_names, default=list(ARCHITECTURES),
+                   help="comma-separated subset of " + ",".join(ARCHITECTURES))
+    p.add_argument("--depths", type=int_list, default=list(DEPTHS),
+                   help="comma-separated depths (default " + ",".join(map(str, DEPTHS)) + ")")
+    p.add_argument("--tables", type=_names, default=list(TABLES),
+                   help="fixed-T, fixed-h or both (default both)")
+    p.add_argument("--T", type=float, default=DEFAULTS_2D["T"],
+                   help=f"final time of the fixed-T table (default {DEFAULTS_2D['T']:g})")
+    p.add_argument("--h", type=float, default=None,
+                   help="step of the fixed-h table (default T / 64)")
+    p.add_argument("--optimizer", default=None, help="optimizer of every run (default: the "
+                   "2-D default)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs of every run")
+    p.add_argument("--seed", type=int, default=0, help="random seed of every run")
+    p.add_argument("--quick", action="store_true", help="depths 16, 64, 256 only")
+    p.add_argument("--no-plots", action="store_true", help="do not draw figures")
+    p.add_argument("--quiet", action="store_true", help="only the summary lines")
+
+
+def settings(args: argparse.Namespace) -> tuple[list[int], float, dict[str, Any]]:
+    """(depths, h, shared TrainConfig options) of the arguments, checked."""
+    from ..registry import ARCHITECTURES
+    from ..train.depth_study import QUICK_DEPTHS
+
+    bad = [x for x in args.problems if x not in PROBLEMS]
+    bad += [a for a in args.archs if a not in ARCHITECTURES]
+    if bad:
+        raise ConfigError(f"unknown problem(s) or architecture(s) {bad}; problems: "
+                          f"{list(PROBLEMS)}, architectures: {list(ARCHITECTURES)}")
+    depths = sorted(set(QUICK_DEPTHS if args.quick else args.depths))
+    if min(depths) < 1:
+        raise ConfigError(f"--depths must be positive, got {depths}")
+    h = args.h if args.h is not None else args.T / 64
+    if not (args.T > 0 and h > 0):
+        raise ConfigError("--T and --h must be positive")
+    options: dict[str, Any] = {"seed": args.seed, "threads": 1}
+    if args.optimizer is not None:
+        options["optimizer"] = args.optimizer
+    if args.epochs is not None:
+        options["epochs"] = args.epochs
+    return depths, h, options
+
+
+def canonical_command(args: argparse.Namespace, depths: list[int], h: float) -> str:
+    argv = [COMMAND, "--out", str(args.out), "--problems", ",".join(args.problems),
+            "--archs", ",".join(args.archs), "--depths", ",".join(map(str, depths)),
+            "--tables", ",".join(args.tables), "--T", f"{args.T:g}", "--h", f"{h:g}",
+            "--seed", str(args.seed)]
+    if args.optimizer:
+        argv += ["--optimizer", args.optimizer]
+    if args.epochs is not None:
+        argv += ["--epochs", str(args.epochs)]
+    return "stablenet " + shlex.join(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    import torch
+
+    from .. import __version__
+    from ..io import ensure_writable_dir, save_text
+    from ..train.depth_report import figures, markdown
+    from ..train.depth_study import run_study
+
+    depths, h, options = settings(args)
+    out = ensure_writable_dir(args.out)
+    rows: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    header = "\n".join([
+        "# stablenet depth-study", "",
+        f"Command: `{canonical_command(args, depths, h)}`  ",
+        f"Machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, stablenet {__version__}, one torch thread per run",
+    ])
+
+    def report(run) -> None:
+        rows[:] = [r for r in rows if not _same(r, run.row())] + [run.row()]
+        say(f"{run.table} {run.problem} {run.arch} N={run.depth}: val "
+            f"{100 * run.val_accuracy:.1f}%, {run.seconds:.1f} s, gradient ratio "
+            f"{run.gradient_ratio:.3g}", False)
+        text = header + f"  \nTotal time so far: {time.perf_counter() - start:.0f} s\n"
+        save_text(markdown(rows, text), out / "depth_study.md")
+        save_text(json.dumps(rows, indent=1) + "\n", out / "depth_study.json")
+
+    with plain_warnings():
+        runs = run_study(args.problems, args.archs, depths, args.tables, args.T, h, options,
+                         out, report, progress=not args.quiet)
+    rows[:] = [r.row() for r in runs]  # with the distances filled in after their 4N runs
+    text = header + f"  \nTotal time: {time.perf_counter() - start:.0f} s\n"
+    save_text(markdown(rows, text), out / "depth_study.md")
+    save_text(json.dumps(rows, indent=1) + "\n", out / "depth_study.json")
+    if not args.no_plots and rows:
+        for path in figures(rows, out):
+            say(f"wrote {relative(path)}", args.quiet)
+    say(f"wrote {relative(out / 'depth_study.md')}", args.quiet)
+    return 0
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return all(a[k] == b[k] for k in ("table", "problem", "arch", "depth"))
