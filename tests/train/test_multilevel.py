@@ -90,3 +90,19 @@ def test_prolong_image_model_doubles_every_stage():
     prolong_model(model)
     assert [b.depth for b in model.blocks] == [4, 6] and model.config["depth"] == [4, 6]
     assert model(torch.rand(2, 1, 8, 8)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("arch", ["hamiltonian", "antisymmetric", "leapfrog"])
+def test_prolonging_trained_smooth_weights_keeps_the_accuracy(arch):
+    """Trained from the smooth default K(t) with the time-smoothness penalty, the weights stay
+    smooth, so doubling the depth changes the validation accuracy by at most 1 point."""
+    from stablenet.train import TrainConfig, train
+
+    config = TrainConfig(dataset="swissroll", arch=arch, depth=16, T=10.0, levels=2,
+                         epochs=8, optimizer="lbfgs", limit_val=400)
+    history = train(config).metrics["history"]
+    end_of_coarse = [r for r in history if r["level"] == 0][-1]
+    start_of_fine = [r for r in history if r["level"] == 1][0]
+    assert start_of_fine["epoch"] == 0 and start_of_fine["depth"] == 32
+    assert end_of_coarse["val_accuracy"] > 0.8  # trained: a change would show
+    assert abs(start_of_fine["val_accuracy"] - end_of_coarse["val_accuracy"]) <= 0.01
