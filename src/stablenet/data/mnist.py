@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from stablenet.data.idx import read_idx
-from stablenet.data.split import DataSplit, validate
+from stablenet.data.split import UINT8_SCALING, DataSplit, validate
 from stablenet.errors import ConfigError, DataError
 
 #: dataset name -> (folder under ROOT, where to get the files)
@@ -116,4 +116,5 @@ def load_mnist(
     raw_dir = Path(root) / MNIST_SOURCES[name][0] / "raw"
     x_tr, y_tr = _load_part(raw_dir, "train", name, limit_train)
     x_va, y_va = _load_part(raw_dir, "t10k", name, limit_val)
-    return validate(DataSplit(x_tr, y_tr, x_va, y_va, num_classes=10, name=name))
+    return validate(DataSplit(x_tr, y_tr, x_va, y_va, num_classes=10, name=name,
+                              input_scaling=UINT8_SCALING))
