@@ -1,4 +1,4 @@
-"""Image arrays in an .npz: layout (channels-last, [N, H, W]) and one 8-bit scale for both splits."""
+"""Image arrays in an .npz: layout (channels-last, [N, H, W]); one 8-bit scale for both splits."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ def all_labels(split):
 def test_text_labels_become_sorted_classes(tmp_path):
     names = ["setosa", "versicolor", "virginica"] * 5
     p = csv(tmp_path, names)
-    with pytest.warns(DataWarning, match="last column 'species' is used as the label"):
+    with pytest.warns(DataWarning, match="only column of text, 'species', is used as the label"):
         s = load_csv(p, val_fraction=0.2)
     assert s.classes == ("setosa", "versicolor", "virginica") and s.num_classes == 3
     x = torch.cat([s.x_train, s.x_val])

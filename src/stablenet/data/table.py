@@ -8,7 +8,8 @@ What is decided, and said in a note when it was not plain:
   when it is exactly ``0, 1, ..., k-1`` (k >= 3; pandas' names for unnamed columns).
   Otherwise row 1 is data: the columns are unnamed and the label is the last one;
 * the label column: the one named ``label`` (any case), else ``labels``, ``target`` or
-  ``class``; two such columns are an error; with none, the last column (with a note);
+  ``class``; two such columns are an error; with none, the only column holding text (in
+  the first rows), else the last column (with a note);
 * a first column without a name holding 0..n-1 or 1..n (pandas' index) is dropped;
 * labels: all numbers (whole numbers, kept as int) or all text (kept as str).
 """
@@ -171,6 +172,12 @@ def label_column(table: Table, label: str | None) -> tuple[int, list[str]]:
         found = [i for i, h in enumerate(table.header) if h.lower() == name]
         if found:
             return _one(table, found, name), []
+    text = [c for c, numeric in enumerate(_numeric_columns(table.rows, table.n_columns))
+            if not numeric]
+    if len(text) == 1:  # features are numbers, so the one text column holds the labels
+        return text[0], [f"{table.path}: no column is named label, target or class; the only "
+                         f"column of text, {table.header[text[0]]!r}, is used as the label "
+                         "(name the label column 'label' to choose another)"]
     last = table.n_columns - 1
     return last, [f"{table.path}: no column is named label, target or class; the last column "
                   f"{table.header[last]!r} is used as the label (name the label column 'label' "

@@ -34,8 +34,9 @@ def verdict(train_acc: float, val_acc: float, chance: float, n_val: int) -> str 
     if val_acc < chance + NEAR_CHANCE * (1 - chance):
         where = "and so is" if train_acc < chance + NEAR_CHANCE * (1 - chance) else "while"
         return (f"validation accuracy {val_acc:.3f} is near chance ({chance:.3f}, always the most "
-                f"common class) {where} training accuracy ({train_acc:.3f}): try more --epochs, a smaller --alpha, a different "
-                "--lr or another --arch (and --standardize features for raw features)")
+                f"common class) {where} training accuracy ({train_acc:.3f}): try more --epochs, "
+                "a smaller --alpha, a different --lr or another --arch (and --standardize "
+                "features for raw features)")
     a = min(max(train_acc, 1 / max(n_val, 1)), 1 - 1 / max(n_val, 1))
     se = math.sqrt(a * (1 - a) / max(n_val, 1))
     if train_acc - val_acc > max(GAP, 3 * se):
