@@ -126,3 +126,17 @@ def test_missing_model_and_data(tmp_path):
         stablenet.predict(tmp_path, np.zeros((1, 2)))
     with pytest.raises(DataError, match="file not found"):
         stablenet.predict(image_model(None), tmp_path / "none.csv")
+
+
+def test_npz_model_predicts_a_table_by_position_or_label_name(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2))
+    y = (x[:, 0] > 0).astype(int)
+    np.savez(tmp_path / "d.npz", x_train=x[:30], y_train=y[:30], x_val=x[30:], y_val=y[30:])
+    model = train(TrainConfig(dataset=str(tmp_path / "d.npz"), **FAST)).model
+    reference = stablenet.predict(model, x)
+    t = tmp_path / "t.csv"
+    t.write_text("label,p,q\n" + "".join(f"{y[i]},{float(x[i, 0])!r},{float(x[i, 1])!r}\n" for i in range(40)))
+    on_table = stablenet.predict(model, t)  # no names in the model: the label column by name
+    assert on_table.true == y.tolist()
+    assert torch.allclose(on_table.probabilities, reference.probabilities, atol=1e-6)

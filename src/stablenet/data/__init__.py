@@ -7,7 +7,10 @@ to load by name:
 * ``"ellipses"``, ``"swissroll"``, ``"peaks"``: the paper's 2-D problems (generated);
 * ``"mnist"``, ``"fashion-mnist"``: read from the idx files under the data root, in
   torchvision's layout ``ROOT/MNIST/raw/`` and ``ROOT/FashionMNIST/raw/``;
-* a path ending in ``.npz`` or ``.csv``: user data (see :mod:`stablenet.data.files`).
+* a path ending in ``.npz`` or ``.csv``: user data (see :mod:`stablenet.data.npzfile`,
+  :mod:`stablenet.data.csvfile`); labels are mapped to classes 0..C-1 and kept as
+  ``DataSplit.classes``, and what had to be interpreted is issued as a
+  :class:`DataWarning`.
 
 The data root for MNIST is ``data_root`` if given, else the environment variable
 ``STABLENET_DATA`` if set, else ``./data`` (relative to the working directory).

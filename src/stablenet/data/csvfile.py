@@ -63,13 +63,16 @@ def load_csv(
 ) -> DataSplit:
     """Load a CSV table: numeric feature columns and a label column (numbers or text).
 
-    ``label`` names the label column; by default the one named ``label`` (any case),
-    ``labels``, ``target`` or ``class``, else the last column (with a note). A random
+    ``label`` names the label column; by default (or ``"label"``) the one named ``label``
+    (any case), ``labels``, ``target`` or ``class``, else the only text column, else the
+    last column (with a note). A random
     ``val_fraction`` of the rows (at least one), chosen by ``seed``, becomes the validation
     set; both sets keep the file's row order. Labels are mapped to classes ``0 .. C-1``
     (kept as ``DataSplit.classes``); with ``num_classes`` they must be class ids already.
     """
     _check_args(val_fraction, seed)
+    if isinstance(label, str) and label.lower() == "label":
+        label = None  # the default search, which starts with a column named label
     path = Path(path)
     table, x, y, cols, col, notes = read_columns(path, label)
     n = len(y)

@@ -31,7 +31,7 @@ import torch
 from stablenet.data.idx import read_idx
 from stablenet.data.images import float32
 from stablenet.data.split import UINT8_SCALING
-from stablenet.data.table import Table, features, labels, read_table
+from stablenet.data.table import Table, features, label_column, labels, read_table
 from stablenet.errors import DataError
 
 NPZ_INPUTS = ("x", "x_test", "x_val", "x_train")
@@ -146,7 +146,8 @@ def _csv_columns(table: Table, spec: InputSpec) -> tuple[list[int], int | None, 
     if table.n_columns == n_feat:
         return list(range(n_feat)), None, []
     if table.n_columns == n_feat + 1 and (table.header is None or names is None):
-        return list(range(n_feat)), n_feat, []
+        label, notes = label_column(table, None)  # named like a label, else the last column
+        return [i for i in range(table.n_columns) if i != label], label, notes
     raise DataError(f"{path}: {table.n_columns} columns, but the model takes {n_feat} features"
                     + ("" if names is None else f" named {list(names)}; add a header row"))
 
