@@ -136,7 +136,8 @@ def test_npz_model_predicts_a_table_by_position_or_label_name(tmp_path):
     model = train(TrainConfig(dataset=str(tmp_path / "d.npz"), **FAST)).model
     reference = stablenet.predict(model, x)
     t = tmp_path / "t.csv"
-    t.write_text("label,p,q\n" + "".join(f"{y[i]},{float(x[i, 0])!r},{float(x[i, 1])!r}\n" for i in range(40)))
+    t.write_text("label,p,q\n" + "".join(f"{y[i]},{float(x[i, 0])!r},{float(x[i, 1])!r}\n"
+                                          for i in range(40)))
     on_table = stablenet.predict(model, t)  # no names in the model: the label column by name
     assert on_table.true == y.tolist()
     assert torch.allclose(on_table.probabilities, reference.probabilities, atol=1e-6)
