@@ -13,6 +13,7 @@ Concepts live in: ``layers`` (operators, parametrisations of K, vector fields),
 
 from .blocks import StableBlock
 from .errors import CheckpointError, ConfigError, DataError, UserError
+from .inference import Prediction, predict
 from .models import PadOpening, StableClassifier, StableImageNet
 from .registry import ARCHITECTURES, build_block, build_model, load, save
 from .schemes import (
@@ -34,6 +35,6 @@ __all__ = [
     "ARCHITECTURES", "AntisymmetricResNet", "CheckpointError", "ConfigError",
     "ConvAntisymmetricResNet", "ConvHamiltonianNet", "ConvLeapfrogNet", "ConvParabolicResNet",
     "ConvResNet", "DataError", "HamiltonianNet", "LeapfrogNet", "PadOpening",
-    "ParabolicResNet", "ResNet", "StableBlock", "StableClassifier", "StableImageNet",
-    "UserError", "build_block", "build_model", "load", "save",
+    "ParabolicResNet", "Prediction", "ResNet", "StableBlock", "StableClassifier",
+    "StableImageNet", "UserError", "build_block", "build_model", "load", "predict", "save",
 ]

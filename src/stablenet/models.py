@@ -9,7 +9,9 @@
   channels, 2x2 average pool] joined in sequence, global average pool, linear classifier.
 
 Both expose ``blocks`` (an ``nn.ModuleList`` of their stable blocks) and ``config`` (the
-keyword arguments of :func:`stablenet.registry.build_model` that rebuild them).
+keyword arguments of :func:`stablenet.registry.build_model` that rebuild them). Their first
+stage is ``preprocess`` (the input standardisation of :mod:`stablenet.preprocessing`, or
+the identity); ``embed(x)`` = opening(preprocess(x)) is the first block's input Y_0.
 """
 
 from __future__ import annotations
@@ -51,11 +53,12 @@ class StableClassifier(nn.Module):
 
     def __init__(
         self, block: StableBlock, in_features: int, num_classes: int, opening: str = "pad",
-        config: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None, preprocess: nn.Module | None = None,
     ) -> None:
         super().__init__()
         check_positive_int("in_features", in_features)
         check_positive_int("num_classes", num_classes)
+        self.preprocess = preprocess if preprocess is not None else nn.Identity()
         if opening == "pad":
             self.opening: nn.Module = PadOpening(in_features, block.width)
         elif opening == "linear":
@@ -70,9 +73,13 @@ class StableClassifier(nn.Module):
     def block(self) -> StableBlock:
         return self.blocks[0]
 
+    def embed(self, x: Tensor) -> Tensor:
+        """Y_0 = opening(preprocess(x)), the input of the stable block."""
+        return self.opening(self.preprocess(x))
+
     def features(self, x: Tensor) -> Tensor:
         """Y_N, the features the classifier sees."""
-        return self.block(self.opening(x))
+        return self.block(self.embed(x))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.features(x))
@@ -87,11 +94,12 @@ class StableImageNet(nn.Module):
 
     def __init__(
         self, blocks: Sequence[StableBlock], in_channels: int, num_classes: int,
-        config: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None, preprocess: nn.Module | None = None,
     ) -> None:
         super().__init__()
         check_positive_int("in_channels", in_channels)
         check_positive_int("num_classes", num_classes)
+        self.preprocess = preprocess if preprocess is not None else nn.Identity()
         widths = [blk.width for blk in blocks]
         if not widths:
             raise ConfigError("StableImageNet needs at least one stage")
@@ -107,8 +115,12 @@ class StableImageNet(nn.Module):
         self.classifier = nn.Linear(widths[-1], num_classes)
         self.config = dict(config or {})
 
+    def embed(self, x: Tensor) -> Tensor:
+        """Y_0 = opening(preprocess(x)), the input of the first stable block."""
+        return self.opening(self.preprocess(x))
+
     def features(self, x: Tensor) -> Tensor:
-        y = self.opening(x)
+        y = self.embed(x)
         for i, block in enumerate(self.blocks):
             y = block(y)
             if i < len(self.connectors):

@@ -117,7 +117,7 @@ def trajectories(model: Any, split: Any, path: Path, panels: int = 5) -> Path:
     p = next(model.parameters())
     x = split.x_val.to(p.device, p.dtype)
     model.eval()
-    traj = model.blocks[0](model.opening(x), return_trajectory=True).cpu()
+    traj = model.blocks[0](model.embed(x), return_trajectory=True).cpu()
     n = traj.shape[0] - 1
     layers = sorted({round(i * n / (panels - 1)) for i in range(panels)})
     fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3.4))

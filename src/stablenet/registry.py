@@ -15,6 +15,7 @@ import torch
 from .blocks import StableBlock
 from .errors import CheckpointError, ConfigError
 from .models import Model, StableClassifier, StableImageNet
+from .preprocessing import check_data_info, make_preprocess
 from .schemes import CONV_BLOCKS, DENSE_BLOCKS
 
 ARCHITECTURES = tuple(DENSE_BLOCKS)
@@ -39,6 +40,7 @@ def build_model(
     depth: int | Sequence[int], T: float, activation: str = "tanh", bias: str = "scalar",
     gamma: float = 2e-4, opening: str = "pad", memory: str = "store",
     checkpoint: int | None = None, reversible: bool = False, init: str = "smooth",
+    standardize: str = "none", data_info: dict[str, Any] | None = None,
 ) -> Model:
     """A classifier for inputs of ``input_shape`` (``(n,)`` features or ``(C, H, W)`` images).
 
@@ -47,14 +49,19 @@ def build_model(
     ``checkpoint=k`` and ``reversible=True`` set every block's memory mode
     (:meth:`StableBlock.set_memory`); the config records the resolved ``memory`` and
     ``checkpoint``. ``init`` names the law of the blocks' K(t) (``"smooth"``, ``"constant"``,
-    ``"iid"``; see :mod:`stablenet.timegrid`).
+    ``"iid"``; see :mod:`stablenet.timegrid`). ``standardize="features"`` makes the first
+    stage a :class:`stablenet.preprocessing.Standardize` (statistics set by its ``fit``,
+    saved in the state dict); ``data_info`` (class names, feature names, input scaling) is
+    kept in the config (see :mod:`stablenet.preprocessing`).
     """
     config = dict(
         arch=_check_arch(arch), input_shape=[int(s) for s in input_shape],
         num_classes=num_classes, width=width if isinstance(width, int) else list(width),
         depth=depth if isinstance(depth, int) else list(depth), T=T, activation=activation,
-        bias=bias, gamma=gamma, opening=opening, init=init,
+        bias=bias, gamma=gamma, opening=opening, init=init, standardize=standardize,
+        data_info=check_data_info(data_info, num_classes, input_shape),
     )
+    preprocess = make_preprocess(standardize, input_shape)
     extra = {"gamma": gamma} if arch == "antisymmetric" else {}
     extra.update(memory=memory, checkpoint=checkpoint, reversible=reversible, init=init)
     if len(input_shape) == 1:
@@ -62,7 +69,7 @@ def build_model(
             raise ConfigError("a dense model takes one integer width and one integer depth")
         block = build_block(arch, width, depth, T, activation=activation, bias=bias, **extra)
         config.update(memory=block.memory, checkpoint=block.checkpoint)
-        return StableClassifier(block, input_shape[0], num_classes, opening, config)
+        return StableClassifier(block, input_shape[0], num_classes, opening, config, preprocess)
     if len(input_shape) != 3:
         raise ConfigError(f"input_shape must be (features,) or (C, H, W), got {input_shape}")
     widths = [width] if isinstance(width, int) else list(width)
@@ -74,7 +81,7 @@ def build_model(
         for c, n in zip(widths, depths, strict=False)
     ]
     config.update(memory=blocks[0].memory, checkpoint=blocks[0].checkpoint)
-    return StableImageNet(blocks, input_shape[0], num_classes, config)
+    return StableImageNet(blocks, input_shape[0], num_classes, config, preprocess)
 
 
 def save(model: Model, path: str | os.PathLike) -> None:

@@ -55,11 +55,12 @@ NPZ_BAD = {
     "feature mismatch": (dict(x_val=np.zeros((4, 5))), "must match"),
     "length mismatch": (dict(y_val=np.array([0, 1, 2])), "same length"),
     "non-integer labels": (dict(y_train=np.array([0, 1, 2, 0, 1, 2, 0, 1.5])), "non-integer"),
-    "string labels": (dict(y_val=np.array(["a", "b", "c", "d"])), "dtype"),
-    "negative labels": (dict(y_val=np.array([0, 1, -1, 2])), "outside"),
+    "text and number labels": (dict(y_val=np.array(["a", "b", "c", "d"])), "same kind"),
+    "validation class unseen": (dict(y_val=np.array([0, 1, -1, 2])), "-1 occur in the valid"),
     "one class": (dict(y_train=np.zeros(8, dtype=int)), "only class 0"),
     "empty val": (dict(x_val=np.zeros((0, 3)), y_val=np.zeros(0, dtype=int)), "empty"),
-    "huge label": (dict(y_val=np.array([0, 1, 2, 10**6])), "largest label"),
+    "huge label": (dict(y_val=np.array([0, 1, 2, 10**6])), "1000000 occur.*never in the tr"),
+    "2-D labels": (dict(y_val=np.zeros((4, 2))), "1-D vector"),
     "missing key": (dict(y_val=None, x_val=None), "missing key.*x_val, y_val"),
 }
 
@@ -135,8 +136,8 @@ def test_csv_label_column_by_name_or_last(tmp_path):
     s = load_csv(nolabel, label="v", num_classes=11)  # a named column: 2, 4, .., 10
     assert s.num_classes == 11 and s.n_features == 2
     assert sorted(torch.cat([s.y_train, s.y_val]).tolist()) == [2, 4, 6, 8, 10]
-    with pytest.raises(DataError, match="largest label is 9 but there are only 5 examples"):
-        load_csv(nolabel, label="u")  # 1, 3, .., 9 as labels: far more classes than rows
+    with pytest.raises(DataError, match="occur in the validation split .* never in the train"):
+        load_csv(nolabel, label="u")  # 1, 3, .., 9 as labels: one row per class
     with pytest.raises(DataError, match="no column named 'target'.*'cls'"):
         load_csv(nolabel, label="target")
 
@@ -148,7 +149,10 @@ CSV_BAD = {
     "bad number": ("a,b,label\n1,2,0\n1,x7,1\n", "line 3, column 'b'.*'x7' is not a number"),
     "nan": ("a,b,label\n1,2,0\nnan,2,1\n", "line 3, column 'a': non-finite"),
     "float label": ("a,label\n1,0\n2,0.5\n", "line 3, column 'label'.*not a class index"),
-    "negative label": ("a,label\n1,0\n2,1\n3,-1\n4,1\n5,0\n", "outside"),
+    "label unseen in training": ("a,label\n1,0\n2,1\n3,7\n4,1\n5,0\n", "seed 0"),
+    "numbers and text": ("a,label\n1,0\n2,1\n3,x\n4,1\n5,0\n", "mixes numbers.*line 4"),
+    "empty label": ("a,label\n1,0\n2,\n3,1\n", "line 3: the label .* is empty"),
+    "two label columns": ("label,a,Label\n1,0,1\n2,1,0\n", "columns 1 .* and 3 .*both"),
     "one class": ("a,label\n" + "".join(f"{i},1\n" for i in range(10)), "only class 1"),
     "too few rows": ("a,label\n1,0\n", "cannot be split"),
     "no features": ("label\n1\n0\n", "no features"),

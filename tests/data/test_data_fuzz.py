@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import gzip
 import struct
+import warnings
 
 import numpy as np
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stablenet.data import DataSplit, load_csv, load_mnist, load_npz, read_idx, write_idx
+from stablenet.data import (
+    DataSplit,
+    DataWarning,
+    load_csv,
+    load_mnist,
+    load_npz,
+    read_idx,
+    write_idx,
+)
 from stablenet.errors import DataError
 
 FUZZ = settings(
@@ -196,3 +206,174 @@ def test_fuzz_csv(tmp_path, rows, text, raw, kind):
     split = succeeds_or_dataerror(load_csv, p, val_fraction=0.3)
     if split is not None and kind != "raw":
         assert split.n_features == 2 and split.n_train + split.n_val >= 2
+
+
+# -- well-formed tables and archives of random layout: the right answer, or a named refusal --
+
+LABEL_HEADERS = ["label", "Label", "LABEL", "target", "Class", "labels"]
+OTHER_HEADERS = ["x", "b", "Height", "v2", "t emp", "2019"]
+
+
+@st.composite
+def class_names(draw) -> list:
+    """2-4 class names: ints with gaps or offsets, whole floats, or text."""
+    kind = draw(st.sampled_from(["int", "float", "text"]))
+    k = draw(st.integers(2, 4))
+    return {"int": draw(st.lists(st.integers(-5, 9), min_size=k, max_size=k, unique=True)),
+            "float": [float(v) for v in range(k)],
+            "text": draw(st.lists(st.sampled_from(["setosa", "a", "B", "ja", "no", "x y"]),
+                                  min_size=k, max_size=k, unique=True))}[kind]
+
+
+@st.composite
+def label_values(draw, n: int, names: list | None = None) -> list:
+    """n labels drawn from ``names`` (or from fresh class names)."""
+    names = names or draw(class_names())
+    return [names[draw(st.integers(0, len(names) - 1))] for _ in range(n)]
+
+
+@st.composite
+def tables(draw) -> dict:
+    """A well-formed table: a row-id column, 0-2 more features, a label column anywhere;
+    header named or absent; ',' or ';' separated."""
+    n = draw(st.integers(5, 30))
+    n_feat = draw(st.integers(1, 3))
+    labels = draw(label_values(n))
+    header = draw(st.booleans())
+    named = header and draw(st.booleans())  # the label column has a label name
+    numeric_labels = not isinstance(labels[0], str)
+    # where the loader must find the label: named anywhere; text anywhere; else last
+    last = not named and (numeric_labels or not header)
+    pos = n_feat if last else draw(st.integers(0, n_feat))
+    feat_names = draw(st.lists(st.sampled_from(OTHER_HEADERS), min_size=n_feat - 1,
+                               max_size=n_feat - 1, unique=True))
+    names = ["rid", *feat_names]
+    label_name = draw(st.sampled_from(LABEL_HEADERS)) if named else "y_col"
+    cols = names[:pos] + [label_name] + names[pos:]
+    rng = np.random.default_rng(draw(st.integers(0, 99)))
+    rows = []
+    for i in range(n):
+        feats = [str(i)] + [f"{v:.3f}" for v in rng.normal(0, 10, n_feat - 1)]
+        rows.append(feats[:pos] + [str(labels[i])] + feats[pos:])
+    sep = draw(st.sampled_from([",", ",", ";"]))
+    lines = ([sep.join(cols)] if header else []) + [sep.join(r) for r in rows]
+    return dict(text="\n".join(lines) + "\n", labels=labels, n=n, n_feat=n_feat,
+                header=cols if header else None, pos=pos, seed=draw(st.integers(0, 5)),
+                val_fraction=draw(st.sampled_from([0.2, 0.3, 0.5])))
+
+
+def explained_label_error(error: DataError, y_train: list, y_val: list) -> bool:
+    """The refusal is one of the label refusals, and true of this split."""
+    msg = str(error)
+    if "never in the training split" in msg:
+        return bool(set(y_val) - set(y_train))
+    if "only class" in msg:
+        return len(set(y_train)) == 1
+    return False
+
+
+@FUZZ
+@given(t=tables())
+def test_fuzz_csv_layouts_give_the_right_answer(tmp_path, t):
+    p = tmp_path / "t.csv"
+    p.write_text(t["text"])
+    labels = [float(v) if isinstance(v, float) else v for v in t["labels"]]
+    perm = np.random.default_rng(t["seed"]).permutation(t["n"])
+    n_val = max(1, round(t["n"] * t["val_fraction"]))
+    val_rows = set(perm[:n_val].tolist())
+    y_val = [labels[i] for i in sorted(val_rows)]
+    y_train = [labels[i] for i in range(t["n"]) if i not in val_rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        try:
+            s = load_csv(p, seed=t["seed"], val_fraction=t["val_fraction"])
+        except DataError as e:
+            assert explained_label_error(e, y_train, y_val), (str(e), t["text"])
+            return
+    x = torch.cat([s.x_train, s.x_val])
+    ids = x[:, 0].round().long().tolist()  # feature 0 is the row id
+    assert sorted(ids) == list(range(t["n"]))  # no row lost or invented, header or not
+    got = [s.classes[k] for k in torch.cat([s.y_train, s.y_val]).tolist()]
+    assert got == [labels[i] for i in ids]  # every row keeps its own label
+    assert list(s.classes) == sorted(set(y_train))
+    assert s.n_features == t["n_feat"]
+    if t["header"] is not None:
+        assert s.label_name == t["header"][t["pos"]]
+        assert list(s.feature_names) == [c for j, c in enumerate(t["header"]) if j != t["pos"]]
+    else:
+        assert s.feature_names is None
+
+
+@st.composite
+def image_archives(draw) -> dict:
+    """x 2-D, channels-first, channels-last or uint8 [N, H, W]; dtypes mixed across the
+    splits; labels with offsets, as ints, whole floats or text."""
+    layout = draw(st.sampled_from(["features", "first", "last", "hw"]))
+    c = draw(st.sampled_from([1, 3]))
+    h, w = draw(st.sampled_from([2, 5, 6])), draw(st.sampled_from([2, 5, 7]))
+    shape = {"features": (draw(st.integers(1, 4)),), "first": (c, h, w), "last": (h, w, c),
+             "hw": (h, w)}[layout]
+    out = {"layout": layout, "shape": shape}
+    names = draw(class_names())
+    for part in ("train", "val"):
+        n = draw(st.integers(len(names), 8))
+        dtype = "uint8" if layout == "hw" else draw(
+            st.sampled_from(["uint8", "float32", "float64", "int16"]))
+        top = draw(st.sampled_from([1.0, 255.0, 300.0])) if dtype != "uint8" else 255.0
+        rng = np.random.default_rng(draw(st.integers(0, 99)))
+        x = rng.uniform(-top if top == 300 else 0, top, size=(n, *shape))
+        out[f"x_{part}"] = (np.round(x) if dtype in ("uint8", "int16") else x).astype(dtype)
+        y = draw(label_values(n, names))
+        if part == "train" and draw(st.integers(0, 5)):  # mostly: every class in training
+            y[:len(names)] = names
+        out[f"y_{part}"] = y
+    return out
+
+
+@FUZZ
+@given(a=image_archives(), y_dtype=st.sampled_from(["auto", "int32", "float64"]))
+def test_fuzz_npz_layouts_give_the_right_answer(tmp_path, a, y_dtype):
+    ys = {}
+    for k in ("y_train", "y_val"):
+        y = np.array(a[k])
+        if y.dtype.kind in "iuf" and y_dtype != "auto":
+            y = y.astype(y_dtype)
+        ys[k] = y
+    if ys["y_train"].dtype.kind != ys["y_val"].dtype.kind and "U" in (
+            ys["y_train"].dtype.kind + ys["y_val"].dtype.kind):
+        return  # text in one split and numbers in the other: covered by test_data_labels
+    p = tmp_path / "a.npz"
+    np.savez(p, x_train=a["x_train"], x_val=a["x_val"], **ys)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        try:
+            s = load_npz(p)
+        except DataError as e:
+            msg = str(e)
+            y_tr = [float(v) if isinstance(v, float) else v for v in a["y_train"]]
+            y_va = [float(v) if isinstance(v, float) else v for v in a["y_val"]]
+            images = a["layout"] != "features"
+            mixed = images and len({a["x_train"].dtype == np.uint8,
+                                    a["x_val"].dtype == np.uint8}) == 2
+            assert explained_label_error(e, y_tr, y_va) or (
+                mixed and "store both splits on the same scale" in msg), msg
+            return
+    h_w_c = {"first": a["shape"], "last": a["shape"][2:] + a["shape"][:2],
+             "hw": (1, *a["shape"]), "features": a["shape"]}[a["layout"]]
+    assert s.input_shape == tuple(h_w_c)
+    uint8 = [k for k in ("x_train", "x_val") if a[k].dtype == np.uint8]
+    for k, got in (("x_train", s.x_train), ("x_val", s.x_val)):
+        x = a[k].astype(np.float64)
+        if a["layout"] == "last":
+            x = x.transpose(0, 3, 1, 2)
+        elif a["layout"] == "hw":
+            x = x[:, None]
+        if uint8 and a["layout"] != "features" and (k in uint8 or a[k].max() > 1):
+            x = x / 255
+        assert np.allclose(got.numpy(), x, rtol=1e-6, atol=1e-6), k
+    if uint8 and a["layout"] != "features":
+        assert 0 <= float(s.x_train.min()) and float(s.x_train.max()) <= 1  # one scale
+        assert 0 <= float(s.x_val.min()) and float(s.x_val.max()) <= 1
+    got = [s.classes[k] for k in s.y_train.tolist()]
+    assert got == [float(v) if isinstance(v, float) else v for v in a["y_train"]]
+    assert s.num_classes == len(set(a["y_train"]))

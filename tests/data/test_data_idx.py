@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +166,57 @@ def test_real_mnist_if_present():
     assert s.x_train.shape == (60000, 1, 28, 28)
     assert int((s.y_train == 0).sum()) == 5923 and int((s.y_val == 0).sum()) == 980
     assert float(s.x_train.min()) == 0.0 and float(s.x_train.max()) == 1.0
+
+
+def gzip_bomb(path: Path, header: bytes, payload_mib: int) -> None:
+    """A gzip file: ``header`` then ``payload_mib`` MiB of zeros, compressed by streaming."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: the gzip container
+    with open(path, "wb") as f:
+        f.write(z.compress(header))
+        chunk = bytes(1 << 20)
+        for _ in range(payload_mib):
+            f.write(z.compress(chunk))
+        f.write(z.flush())
+
+
+def test_gzip_bomb_is_stopped_while_streaming(tmp_path):
+    """A header declaring 4 x 28 x 28 bytes followed by 64 MiB: refused after reading just
+    past the declared size. Peak Python/numpy allocation measured by tracemalloc: about
+    0.1 MiB here; the old reader decompressed all 64 MiB first. Asserted: below 8 MiB."""
+    p = tmp_path / "train-images-idx3-ubyte.gz"
+    gzip_bomb(p, idx_bytes(np.zeros((4, 28, 28), np.uint8)), payload_mib=64)
+    assert p.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="oversized idx payload") as info:
+            read_idx(p)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(p) in str(info.value) and peak < 8 << 20
+
+
+def test_declared_size_beyond_what_the_file_can_hold(tmp_path):
+    """A 2**31 x 28 x 28 declaration in a small gzip file: refused from the header alone."""
+    head = bytes([0, 0, 0x08, 3]) + struct.pack(">3I", 2**31, 28, 28)
+    p = tmp_path / "big.gz"
+    p.write_bytes(gzip.compress(head + bytes(100)))
+    with pytest.raises(DataError, match="more than a .*-byte gzip file can hold"):
+        read_idx(p)
+    q = tmp_path / "big.idx"  # uncompressed: the file's own size is the bound
+    q.write_bytes(head + bytes(100))
+    with pytest.raises(DataError, match="truncated idx payload"):
+        read_idx(q)
+
+
+def test_mnist_header_checked_before_the_payload(tmp_path):
+    """Wrong image dims are refused from the header (the payload here is a bomb)."""
+    raw = fake_mnist(tmp_path)
+    gzip_bomb(raw / "train-images-idx3-ubyte.gz",
+              idx_bytes(np.zeros((12, 27, 28), np.uint8)), payload_mib=16)
+    with pytest.raises(DataError, match=r"shape \[N, 28, 28\], got uint8 \(12, 27, 28\)"):
+        load_mnist(tmp_path)
+    gzip_bomb(raw / "train-images-idx3-ubyte.gz",
+              idx_bytes(np.zeros((12, 28, 28), np.uint8)), payload_mib=16)
+    with pytest.raises(DataError, match="oversized idx payload"):
+        load_mnist(tmp_path)

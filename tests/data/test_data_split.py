@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from stablenet.data import DataSplit, validate
+from stablenet.data import DataSplit, DataWarning, subsample, validate
 from stablenet.errors import ConfigError, DataError
 
 
@@ -82,3 +82,35 @@ def test_validate_rejects(case):
     with pytest.raises(DataError, match=words) as info:
         validate(make(**changes))
     assert "'toy'" in str(info.value)  # the message names the dataset
+
+
+def two_class_split(n=10):
+    x = torch.arange(2 * n, dtype=torch.float32).reshape(n, 2)
+    y = torch.arange(n) % 2
+    return DataSplit(x, y, x[:4], y[:4], 2, "s", classes=("no", "yes"))
+
+
+def test_subsample_checks_the_subset():
+    """--limit-train 1 keeps one example: one class, refused naming the limit."""
+    split = two_class_split()
+    with pytest.raises(DataError, match=r"only class '(no|yes)'.*limit_train=1\); keep more"):
+        subsample(split, limit_train=1, seed=0)
+    sub = subsample(split, limit_train=4, limit_val=2, seed=3)
+    assert (sub.n_train, sub.n_val) == (4, 2) and sub.classes == ("no", "yes")
+    rows = (sub.x_train[:, 0] / 2).long()
+    assert torch.equal(sub.y_train, rows % 2) and torch.equal(rows, rows.sort().values)
+    assert subsample(split) is split
+
+
+def test_subsample_names_classes_the_subset_lacks():
+    x = torch.arange(30, dtype=torch.float32).reshape(10, 3)
+    y = torch.tensor([0, 1, 0, 1, 0, 1, 0, 1, 0, 2])
+    split = DataSplit(x, y, x[:3], y[:3], 3, "s")
+    for seed in range(50):  # a seed whose 3-example subset lacks class 2 (it has 1 of 10)
+        try:
+            with pytest.warns(DataWarning, match=r"has no example of class\(es\) 2"):
+                sub = subsample(split, limit_train=3, seed=seed)
+            break
+        except DataError:
+            continue
+    assert 2 not in sub.y_train.tolist() and sub.notes

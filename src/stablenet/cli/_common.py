@@ -25,10 +25,15 @@ def int_list(text: str) -> list[int]:
 
 @contextlib.contextmanager
 def plain_warnings(prefix: str = "stablenet") -> Iterator[None]:
-    """Show Python warnings as one line ``stablenet: warning: ...`` (no file and line)."""
+    """Show Python warnings as one line ``stablenet: warning: ...`` (no file and line),
+    each distinct message once (a run's data are read again for its figures)."""
     old = warnings.showwarning
+    shown: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if str(message) in shown:
+            return
+        shown.add(str(message))
         print(f"{prefix}: warning: {message}", file=file or sys.stderr)
 
     warnings.showwarning = show

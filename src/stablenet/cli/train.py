@@ -51,6 +51,10 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "dtype": dict(choices=DTYPES, help="float32 (default) or float64"),
     "max_grad_norm": dict(type=float, help="gradient norm treated as divergence (1e6)"),
     "threads": dict(type=int, help="CPU threads (0 = torch's default; dense data: 1)"),
+    "standardize": dict(choices=("features", "none"), help="standardise each input feature with "
+                        "the training split's mean and std, kept in the model (default: "
+                        "features for your own .csv/.npz features, none for the paper's "
+                        "problems and images)"),
     "compile": dict(nargs="?", const="inductor", metavar="BACKEND",
                     help="torch.compile the training steps (backend inductor, or the one "
                     "named); pays on long runs (compiling takes seconds per level)"),
@@ -202,6 +206,8 @@ def _report(result, args: argparse.Namespace) -> None:
         f"{m['best_level'] + 1}, epoch {m['best_epoch']}), train accuracy "
         f"{m['train_accuracy']:.4f}, {m['n_parameters']} parameters, {m['seconds']:.1f} s",
         args.quiet)
+    if m.get("verdict"):
+        say(f"note: {m['verdict']}", args.quiet)
     say(f"wrote {relative(out / 'model.pt')} and {relative(out / 'metrics.json')}", args.quiet)
     if not args.no_plots:
         from ..plots import plot_run

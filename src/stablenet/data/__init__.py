@@ -7,7 +7,10 @@ to load by name:
 * ``"ellipses"``, ``"swissroll"``, ``"peaks"``: the paper's 2-D problems (generated);
 * ``"mnist"``, ``"fashion-mnist"``: read from the idx files under the data root, in
   torchvision's layout ``ROOT/MNIST/raw/`` and ``ROOT/FashionMNIST/raw/``;
-* a path ending in ``.npz`` or ``.csv``: user data (see :mod:`stablenet.data.files`).
+* a path ending in ``.npz`` or ``.csv``: user data (see :mod:`stablenet.data.npzfile`,
+  :mod:`stablenet.data.csvfile`); labels are mapped to classes 0..C-1 and kept as
+  ``DataSplit.classes``, and what had to be interpreted is issued as a
+  :class:`DataWarning`.
 
 The data root for MNIST is ``data_root`` if given, else the environment variable
 ``STABLENET_DATA`` if set, else ``./data`` (relative to the working directory).
@@ -20,11 +23,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stablenet.data.files import load_csv, load_npz
+from stablenet.data.csvfile import load_csv
 from stablenet.data.idx import parse_idx, read_idx, write_idx
+from stablenet.data.labels import encode_labels
 from stablenet.data.mnist import load_mnist
+from stablenet.data.npzfile import load_npz
 from stablenet.data.problems import ellipses, peaks, peaks_grid, peaks_z, swissroll
-from stablenet.data.split import DataSplit, validate
+from stablenet.data.split import DataSplit, DataWarning, subsample, validate
 from stablenet.errors import ConfigError
 
 #: names of the built-in datasets accepted by :func:`load_dataset`
@@ -36,8 +41,10 @@ __all__ = [
     "DATASETS",
     "DATA_ENV",
     "DataSplit",
+    "DataWarning",
     "default_data_root",
     "ellipses",
+    "encode_labels",
     "load_csv",
     "load_dataset",
     "load_mnist",
@@ -47,6 +54,7 @@ __all__ = [
     "peaks_grid",
     "peaks_z",
     "read_idx",
+    "subsample",
     "swissroll",
     "validate",
     "write_idx",

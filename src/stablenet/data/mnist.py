@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from stablenet.data.idx import read_idx
-from stablenet.data.split import DataSplit, validate
+from stablenet.data.split import UINT8_SCALING, DataSplit, validate
 from stablenet.errors import ConfigError, DataError
 
 #: dataset name -> (folder under ROOT, where to get the files)
@@ -59,25 +59,37 @@ def _check_limit(limit: object, name: str) -> int | None:
     return limit
 
 
+def _label_check(path: Path, name: str):
+    def check(shape: tuple[int, ...], dtype: np.dtype) -> None:
+        if dtype != np.uint8 or len(shape) != 1:
+            raise DataError(
+                f"{path}: expected a 1-D uint8 label vector, got {dtype} {shape}; the file is "
+                f"not a {name} label file"
+            )
+    return check
+
+
+def _image_check(path: Path, labels_path: Path, n_labels: int, name: str):
+    def check(shape: tuple[int, ...], dtype: np.dtype) -> None:
+        if dtype != np.uint8 or len(shape) != 3 or shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+            raise DataError(
+                f"{path}: expected uint8 images of shape [N, 28, 28], got {dtype} {shape}; "
+                f"the file is not a {name} image file"
+            )
+        if shape[0] != n_labels:
+            raise DataError(
+                f"{path} has {shape[0]} images but {labels_path} has {n_labels} labels; the "
+                "files do not belong together, download them again"
+            )
+    return check
+
+
 def _load_part(raw_dir: Path, prefix: str, name: str, limit: int | None):
     images_path = _find(raw_dir, f"{prefix}-images-idx3-ubyte", name)
     labels_path = _find(raw_dir, f"{prefix}-labels-idx1-ubyte", name)
-    images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-        raise DataError(
-            f"{images_path}: expected uint8 images of shape [N, 28, 28], got {images.dtype} "
-            f"{images.shape}; the file is not a {name} image file"
-        )
-    if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise DataError(
-            f"{labels_path}: expected a 1-D uint8 label vector, got {labels.dtype} "
-            f"{labels.shape}; the file is not a {name} label file"
-        )
-    if images.shape[0] != labels.shape[0]:
-        raise DataError(
-            f"{images_path} has {images.shape[0]} images but {labels_path} has "
-            f"{labels.shape[0]} labels; the files do not belong together, download them again"
-        )
+    # the labels first: their count bounds what the image file may declare (and stream)
+    labels = read_idx(labels_path, _label_check(labels_path, name))
+    images = read_idx(images_path, _image_check(images_path, labels_path, len(labels), name))
     if labels.size and labels.max() > 9:
         raise DataError(f"{labels_path}: label {int(labels.max())} outside 0..9; file corrupt")
     if limit is not None:
@@ -104,4 +116,5 @@ def load_mnist(
     raw_dir = Path(root) / MNIST_SOURCES[name][0] / "raw"
     x_tr, y_tr = _load_part(raw_dir, "train", name, limit_train)
     x_va, y_va = _load_part(raw_dir, "t10k", name, limit_val)
-    return validate(DataSplit(x_tr, y_tr, x_va, y_va, num_classes=10, name=name))
+    return validate(DataSplit(x_tr, y_tr, x_va, y_va, num_classes=10, name=name,
+                              input_scaling=UINT8_SCALING))

@@ -4,19 +4,37 @@ A :class:`DataSplit` holds ``x`` as a floating tensor, either 2-D ``[N, features
 per example; the paper's column vectors, transposed) or 4-D ``[N, C, H, W]`` (images), and
 ``y`` as an int64 tensor of class indices ``0 .. num_classes - 1``. :func:`validate` checks
 all of that and raises :class:`~stablenet.errors.DataError` saying what is wrong.
+
+A loader that had to interpret an ambiguous input (a table without a header, labels that
+are not ``0 .. C-1``, channels-last images, ...) says so in a :class:`DataWarning` (the
+command line prints it as one line) and keeps the text in ``DataSplit.notes``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from stablenet.errors import ConfigError, DataError
 
 Domain = tuple[float, float, float, float]
+#: the input scaling of 8-bit images: uint8 values divided by 255, into [0, 1]
+UINT8_SCALING = "uint8/255"
+
+
+class DataWarning(UserWarning):
+    """A loader interpreted an ambiguous input; the message says how and how to change it."""
+
+
+def note(message: str) -> str:
+    """Issue ``message`` as a :class:`DataWarning` and return it (for ``DataSplit.notes``)."""
+    warnings.warn(message, DataWarning, stacklevel=3)
+    return message
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,6 +47,13 @@ class DataSplit:
         num_classes: number of classes ``C`` (labels lie in ``0 .. C-1``).
         name: a short name for messages and reports.
         domain: for 2-D problems, the plot box ``(xmin, xmax, ymin, ymax)``; else ``None``.
+        classes: the user's label of each class index (``classes[k]`` for class k), or
+            ``None`` when the labels are the class indices themselves (built-in datasets).
+        feature_names: the names of the feature columns of a table with a header row.
+        label_name: the name of the table's label column (``None`` without a header).
+        input_scaling: how the file's values were scaled (``"uint8/255"``: 8-bit images
+            into [0, 1]); ``None``: taken as stored.
+        notes: what the loader had to interpret (each also issued as a DataWarning).
     """
 
     x_train: torch.Tensor
@@ -38,6 +63,11 @@ class DataSplit:
     num_classes: int
     name: str
     domain: Domain | None = None
+    classes: tuple[int | str, ...] | None = None
+    feature_names: tuple[str, ...] | None = None
+    label_name: str | None = None
+    input_scaling: str | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def n_features(self) -> int:
@@ -63,6 +93,16 @@ class DataSplit:
     def n_val(self) -> int:
         """Number of validation examples."""
         return int(self.x_val.shape[0])
+
+    def data_info(self) -> dict[str, Any]:
+        """What a model trained on this split must know about its data (JSON-ready):
+        ``classes``, ``feature_names``, ``label_name``, ``input_scaling``."""
+        return {
+            "classes": None if self.classes is None else list(self.classes),
+            "feature_names": None if self.feature_names is None else list(self.feature_names),
+            "label_name": self.label_name,
+            "input_scaling": self.input_scaling,
+        }
 
     def to(
         self, dtype: torch.dtype | None = None, device: torch.device | str | None = None
@@ -101,7 +141,8 @@ def _check_x(x: object, part: str, where: str) -> torch.Tensor:
     if x.dim() not in (2, 4):
         raise DataError(
             f"{where}: x_{part} has shape {tuple(x.shape)}; expected 2-D [N, features] or 4-D "
-            "[N, channels, height, width]. Reshape the inputs to one of these layouts."
+            "[N, channels, height, width]. Reshape the inputs to one of these layouts "
+            "(single-channel images [N, H, W]: x[:, None])."
         )
     if not x.dtype.is_floating_point:
         raise DataError(
@@ -172,13 +213,58 @@ def validate(split: DataSplit) -> DataSplit:
     y_tr = _check_y(split.y_train, x_tr.shape[0], "train", where, c)
     _check_y(split.y_val, x_va.shape[0], "val", where, c)
     if torch.unique(y_tr).numel() < 2:
+        k = int(y_tr[0])
+        name = k if split.classes is None or k >= len(split.classes) else split.classes[k]
         raise DataError(
-            f"{where}: the training labels contain only class {int(y_tr[0])}; "
+            f"{where}: the training labels contain only class {name!r}; "
             "classification needs at least two classes in the training set."
         )
+    if split.classes is not None and len(split.classes) != c:
+        raise DataError(f"{where}: {len(split.classes)} class names for {c} classes")
+    names = split.feature_names
+    if names is not None and (x_tr.dim() != 2 or len(names) != x_tr.shape[1]):
+        raise DataError(f"{where}: {len(names)} feature names for inputs of shape "
+                        f"{tuple(x_tr.shape[1:])}")
     if split.domain is not None:
         d = split.domain
         ok = len(d) == 4 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in d)
         if not ok or not (d[0] < d[1] and d[2] < d[3]):
             raise DataError(f"{where}: domain must be (xmin, xmax, ymin, ymax) ordered, got {d}")
     return split
+
+
+def _subset(x: torch.Tensor, y: torch.Tensor, limit: int | None, gen: torch.Generator):
+    if limit is None or limit >= x.shape[0]:
+        return x, y
+    idx = torch.randperm(x.shape[0], generator=gen)[:limit].sort().values
+    return x[idx], y[idx]
+
+
+def subsample(
+    split: DataSplit, limit_train: int | None = None, limit_val: int | None = None, seed: int = 0
+) -> DataSplit:
+    """A seeded random subset of ``limit_train`` training and ``limit_val`` validation
+    examples (``None``: all; file order kept), checked again by :func:`validate`.
+
+    The checks run on the subset: a training subset with a single class is refused, and
+    classes of the data that the training subset lacks are named in a DataWarning.
+    """
+    if limit_train is None and limit_val is None:
+        return split
+    gen = torch.Generator().manual_seed(seed)
+    x_tr, y_tr = _subset(split.x_train, split.y_train, limit_train, gen)
+    x_va, y_va = _subset(split.x_val, split.y_val, limit_val, gen)
+    kept = f"the random subset of {x_tr.shape[0]} training examples (limit_train={limit_train})"
+    sub = dataclasses.replace(split, x_train=x_tr, y_train=y_tr, x_val=x_va, y_val=y_va)
+    try:
+        validate(sub)
+    except DataError as e:
+        raise DataError(f"{e} This is {kept}; keep more examples.") from None
+    missing = sorted(set(range(split.num_classes)) - set(torch.unique(y_tr).tolist()))
+    if missing and limit_train is not None and limit_train < split.n_train:
+        names = [split.classes[k] if split.classes else k for k in missing]
+        shown = ", ".join(map(repr, names[:8])) + (", ..." if len(names) > 8 else "")
+        msg = note(f"{kept} has no example of class(es) {shown}; the model cannot learn them "
+                   "(keep more training examples)")
+        sub = dataclasses.replace(sub, notes=(*sub.notes, msg))
+    return sub

@@ -26,6 +26,7 @@ from ..registry import build_model
 from .checkpoint import check_same, load_checkpoint, load_model_state
 from .config import TrainConfig, check, resolve
 from .objective import evaluate
+from .outcome import chance_accuracy, run_verdict
 from .progress import Progress
 from .regularizers import regularization
 from .rng import set_rng_state
@@ -155,6 +156,8 @@ def finish(trainer: Trainer) -> dict[str, Any]:
         "torch_version": str(torch.__version__), "num_threads": torch.get_num_threads(),
         "history": t.history,
     }
+    t.metrics["chance_accuracy"] = chance_accuracy(data.y_val)  # item 5: say when it went wrong
+    t.metrics["verdict"] = run_verdict(t.metrics)
     if t.out is not None:
         save_torch({"state_dict": t.model.state_dict(), "config": t.model.config},
                    t.out / "model.pt")

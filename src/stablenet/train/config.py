@@ -17,6 +17,7 @@ from typing import Any
 from ..activations import ACTIVATIONS
 from ..errors import ConfigError, ConfigTypeError
 from ..models import OPENINGS
+from ..preprocessing import STANDARDIZE
 from ..registry import ARCHITECTURES
 from ..timegrid import INITS
 from .defaults import (
@@ -50,6 +51,10 @@ class TrainConfig:
     networks run far faster on 1 thread (no waiting on busy cores), their default.
     ``compile``: a ``torch.compile`` backend (``"inductor"``, the CLI's ``--compile``) for
     the training steps (adam, sgd, lbfgs; evaluation stays eager); None: eager.
+    ``standardize``: ``"features"`` standardises each input feature with the training
+    split's mean and std, stored in the model (the default for a user's feature data);
+    ``"none"`` (the default for the paper's problems, whose results it would change, and
+    for images, which are scaled to [0, 1] instead).
     """
 
     dataset: str = "ellipses"
@@ -84,6 +89,7 @@ class TrainConfig:
     checkpoint_segment: int | None = None
     threads: int | None = None
     compile: str | None = None
+    standardize: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -141,6 +147,7 @@ def check(config: TrainConfig) -> TrainConfig:
     _choice("device", c.device, DEVICES, "--device")
     _choice("dtype", c.dtype, DTYPES, "--dtype")
     _choice("memory mode", c.memory, MEMORY, "--memory")
+    _choice("standardization", c.standardize, STANDARDIZE, "--standardize")
     for name in ("width", "depth", "levels", "epochs", "limit_train", "limit_val"):
         _int(f"--{name.replace('_', '-')}", getattr(c, name))
     _int("--batch-size", c.batch_size, minimum=0)
@@ -195,6 +202,7 @@ def defaults_for(dataset: str, is_image: bool, n_features: int) -> dict[str, Any
     out = dict(table)
     if kind != "image" and out.get("width") is None:
         out["width"] = max(4, n_features)
+    out.setdefault("standardize", "features" if kind == "user" else "none")
     return out
 
 
@@ -218,6 +226,10 @@ def resolve(config: TrainConfig, is_image: bool, n_features: int) -> TrainConfig
         if values.get(key) is None:
             values[key] = value
     resolved = check(TrainConfig.from_dict(values))
+    if is_image and resolved.standardize == "features":
+        raise ConfigError("--standardize features applies to feature vectors; images are "
+                          "scaled to [0, 1] and normalised by the network's batch norm "
+                          "(use --standardize none)")
     if not is_image and resolved.opening == "pad" and resolved.width < n_features:
         raise ConfigError(
             f"width {resolved.width} is smaller than the {n_features} input features; the "

@@ -40,7 +40,7 @@ def first_state_blowup(model: nn.Module, x: Tensor, blowup: float = 1e6) -> str 
     was_training = model.training
     model.eval()
     try:
-        y = model.opening(x)
+        y = model.embed(x)
         for i, block in enumerate(model.blocks):
             traj = block(y, return_trajectory=True)
             norms = _norms(traj)

@@ -1,45 +1,36 @@
 """Everything a run needs before the first step: data, resolved config, device, model.
 
 * :func:`load_data`: the dataset of ``config.dataset`` via :func:`stablenet.data.load_dataset`
-  (seeded), cut to a seeded random subset when ``limit_train`` / ``limit_val`` are set.
+  (seeded), cut to a seeded random subset when ``limit_train`` / ``limit_val`` are set
+  (:func:`stablenet.data.subsample`, which checks the subset again).
 * :func:`torch_setup`: the ``torch.device`` and dtype of the config (CUDA checked).
-* :func:`build`: the model of the config at level ``level`` (depth ``depth * 2**level``).
+* :func:`build`: the model of the config at level ``level`` (depth ``depth * 2**level``),
+  its input standardisation fitted on the training split.
 * :func:`stability_warnings`: the stability analysis' warnings on the initial weights.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..data import DataSplit, load_dataset
+from ..data import DataSplit, load_dataset, subsample
+from ..data.split import note
 from ..errors import ConfigError
+from ..preprocessing import fit_preprocess
 from ..registry import build_model
 from .config import TrainConfig
 from .distributed import local_device
 from .multilevel import level_depth
 
 
-def _subset(x: torch.Tensor, y: torch.Tensor, limit: int | None, gen: torch.Generator):
-    if limit is None or limit >= x.shape[0]:
-        return x, y
-    idx = torch.randperm(x.shape[0], generator=gen)[:limit].sort().values
-    return x[idx], y[idx]
-
-
 def load_data(config: TrainConfig) -> DataSplit:
     """Load (and optionally subsample) the data of ``config``."""
     split = load_dataset(config.dataset, data_root=config.data_root, seed=config.seed)
-    if config.limit_train is None and config.limit_val is None:
-        return split
-    gen = torch.Generator().manual_seed(config.seed)
-    x_tr, y_tr = _subset(split.x_train, split.y_train, config.limit_train, gen)
-    x_va, y_va = _subset(split.x_val, split.y_val, config.limit_val, gen)
-    return dataclasses.replace(split, x_train=x_tr, y_train=y_tr, x_val=x_va, y_val=y_va)
+    return subsample(split, config.limit_train, config.limit_val, config.seed)
 
 
 def torch_setup(config: TrainConfig) -> tuple[torch.device, torch.dtype]:
@@ -59,6 +50,7 @@ def model_kwargs(config: TrainConfig, split: DataSplit, level: int = 0) -> dict[
         T=config.T, activation=config.activation, bias=config.bias, gamma=config.gamma,
         opening="pad" if split.is_image else config.opening, memory=config.memory,
         checkpoint=config.checkpoint_segment, init=config.init,
+        standardize=config.standardize or "none", data_info=split.data_info(),
     )
     return kwargs
 
@@ -67,6 +59,12 @@ def build(config: TrainConfig, split: DataSplit, level: int = 0) -> nn.Module:
     """The model of ``config`` at ``level``, on the config's device and dtype."""
     device, dtype = torch_setup(config)
     model = build_model(**model_kwargs(config, split, level))
+    constant = fit_preprocess(model, split.x_train)
+    if constant:
+        names = split.feature_names or [f"column {j + 1}" for j in range(split.n_features)]
+        shown = ", ".join(repr(names[j]) for j in constant[:8]) + (", ..." * (len(constant) > 8))
+        note(f"feature(s) {shown} are constant in the training split; they are centred, not "
+             "scaled (their std is taken as 1)")
     return model.to(device=device, dtype=dtype)
 
 
