@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import stablenet
+from stablenet.train.defaults import DEFAULTS_2D
 
 TINY = ["--depth", "2", "--levels", "1", "--epochs", "1", "--quiet"]
 
@@ -79,7 +80,7 @@ def test_dry_run_prints_the_resolved_config(cli, tmp_path):
     r = cli("train", "--dataset", "peaks", "--dry-run", "--out", tmp_path / "x")
     assert r.code == 0
     config = json.loads(r.out[: r.out.rindex("}") + 1])
-    assert config["T"] == 20.0 and config["optimizer"] == "lbfgs"
+    assert config["T"] == DEFAULTS_2D["T"] and config["optimizer"] == "lbfgs"
     assert not (tmp_path / "x" / "metrics.json").exists()
 
 

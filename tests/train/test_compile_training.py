@@ -34,7 +34,7 @@ def test_compiled_training_follows_eager(kw):
     assert used == {OptimizedModule}
     ref, got = eager.model.state_dict(), compiled.model.state_dict()
     assert got.keys() == ref.keys()
-    assert got["blocks.0.K"].shape[0] == 4  # the second level (depth 2 -> 4) was trained
+    assert {r["depth"] for r in compiled.metrics["history"]} == {2, 4}  # both levels trained
     for key in ref:
         torch.testing.assert_close(got[key], ref[key], rtol=1e-10, atol=1e-12)
     for a, b in zip(eager.metrics["history"], compiled.metrics["history"], strict=True):

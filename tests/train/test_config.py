@@ -15,7 +15,20 @@ def test_paper_problems_get_the_2d_defaults():
     cfg = resolve(TrainConfig(dataset="swissroll"), is_image=False, n_features=2)
     for key, value in DEFAULTS_2D.items():
         assert getattr(cfg, key) == value
-    assert cfg.T == 20.0 and cfg.activation == "tanh" and cfg.levels > 1  # authors' settings
+    assert cfg.activation == "tanh" and (cfg.alpha, cfg.beta) == (5e-3, 1e-3)  # the authors'
+    assert cfg.init == "smooth" and cfg.metric == "sobolev"
+
+
+@pytest.mark.parametrize("dataset", ["ellipses", "swissroll", "peaks"])
+@pytest.mark.parametrize("arch", ["hamiltonian", "leapfrog", "parabolic"])
+def test_default_networks_start_inside_their_stability_region(dataset, arch):
+    """No stability warning for a stable architecture at the defaults (at the data)."""
+    from stablenet.train.setup import build, load_data, stability_warnings
+
+    config = TrainConfig(dataset=dataset, arch=arch)
+    split = load_data(config)
+    model = build(resolve(config, split.is_image, split.n_features), split)
+    assert stability_warnings(model, split.x_val[:256]) == []
 
 
 def test_images_get_the_image_defaults_and_width_means_one_stage():

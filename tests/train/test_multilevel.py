@@ -92,17 +92,29 @@ def test_prolong_image_model_doubles_every_stage():
     assert model(torch.rand(2, 1, 8, 8)).shape == (2, 10)
 
 
-@pytest.mark.parametrize("arch", ["hamiltonian", "antisymmetric", "leapfrog"])
-def test_prolonging_trained_smooth_weights_keeps_the_accuracy(arch):
-    """Trained from the smooth default K(t) with the time-smoothness penalty, the weights stay
-    smooth, so doubling the depth changes the validation accuracy by at most 1 point."""
-    from stablenet.train import TrainConfig, train
+def _accuracy_across_prolongation(dataset, arch, depth):
+    from stablenet.train import TrainConfig, evaluate, train
+    from stablenet.train.setup import load_data
 
-    config = TrainConfig(dataset="swissroll", arch=arch, depth=16, T=10.0, levels=2,
-                         epochs=8, optimizer="lbfgs", limit_val=400)
-    history = train(config).metrics["history"]
-    end_of_coarse = [r for r in history if r["level"] == 0][-1]
-    start_of_fine = [r for r in history if r["level"] == 1][0]
-    assert start_of_fine["epoch"] == 0 and start_of_fine["depth"] == 32
-    assert end_of_coarse["val_accuracy"] > 0.8  # trained: a change would show
-    assert abs(start_of_fine["val_accuracy"] - end_of_coarse["val_accuracy"]) <= 0.01
+    config = TrainConfig(dataset=dataset, arch=arch, depth=depth, T=10.0, epochs=8)
+    model, data = train(config).model, load_data(config)
+    before = evaluate(model, data.x_val, data.y_val).accuracy
+    return before, evaluate(prolong_model(model), data.x_val, data.y_val).accuracy
+
+
+@pytest.mark.parametrize("dataset, arch, depth", [
+    ("swissroll", "leapfrog", 128),
+    pytest.param("ellipses", "hamiltonian", 256, marks=pytest.mark.slow),
+])
+def test_prolonging_trained_weights_keeps_the_accuracy(dataset, arch, depth):
+    """Trained from the smooth default K(t) with the time-smoothness penalty, a network that
+    resolves its ODE (h |lambda| small) keeps its function when the depth doubles: the
+    validation accuracy changes by at most 1 point (measured: 0.0 and -0.25 points).
+
+    At coarser depths the trained network is still far from its ODE and the change is large
+    (swiss roll, N = 16 -> 32: -24 points Hamiltonian, -52 leapfrog); the antisymmetric
+    network's forward-Euler growth |1 + i h w| per layer depends on h itself, so its function
+    changes at every depth (swiss roll, N = 128 -> 256: 94.7% -> 67.3%). docs/depth.md."""
+    before, after = _accuracy_across_prolongation(dataset, arch, depth)
+    assert before > 0.95  # trained: a change would show
+    assert abs(after - before) <= 0.01

@@ -1,8 +1,9 @@
 """``stablenet reproduce``: the paper's experiment grid, one table and the figures.
 
-The five architectures on ellipses, swiss roll and peaks with the authors' settings
-(T = 20, tanh, multilevel; the 2-D defaults of ``stablenet.train.defaults``), then MNIST
-with a convolutional Hamiltonian network when its files are found under ``--data-root``.
+The five architectures on ellipses, swiss roll and peaks with the 2-D defaults of
+``stablenet.train.defaults`` (the authors' tanh, alpha and beta; T = 10, 64 layers,
+L-BFGS), then MNIST with a convolutional Hamiltonian network when its files are found
+under ``--data-root``.
 Each run lands in ``OUT/<problem>-<arch>/`` (as ``stablenet train`` writes it);
 ``OUT/results.md`` holds the table (rewritten after every run, so a partial grid is
 kept) and ``OUT/decision_regions.png`` the decision regions of all 2-D runs.
@@ -26,7 +27,7 @@ HELP = "run the paper's experiments (2-D problems x architectures, MNIST) -> res
 
 PROBLEMS = ("ellipses", "swissroll", "peaks")
 #: overrides of the 2-D defaults in --quick mode
-QUICK_2D: dict[str, Any] = dict(depth=8, levels=2, epochs=10)
+QUICK_2D: dict[str, Any] = dict(epochs=10)
 #: the MNIST experiment (full / quick); the rest comes from the image defaults. One torch
 #: thread: on a 2-core machine shared with anything else, two threads ran up to 10x slower.
 MNIST_FULL: dict[str, Any] = dict(arch="hamiltonian", threads=1)
