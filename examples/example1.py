@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 import stablenet
+from stablenet.plotting import pyplot
 
 DEPTH, T = 10, 1.0
 MATRICES = {
@@ -51,10 +52,7 @@ def distance_ratios(traj: torch.Tensor) -> dict[str, float]:
 
 def plot(out: Path) -> None:
     """Write the three-panel phase-plane figure to ``out``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     grid = torch.linspace(-LIMIT, LIMIT, 17, dtype=torch.float64)
     gx, gy = torch.meshgrid(grid, grid, indexing="xy")

@@ -27,6 +27,7 @@ from .data.split import DataWarning
 from .errors import CheckpointError, ConfigError
 from .io import save_text
 from .preprocessing import class_names
+from .registry import load
 
 
 @dataclass
@@ -70,8 +71,6 @@ def load_model(model: nn.Module | str | os.PathLike) -> nn.Module:
     """``model`` itself, or the model of a ``model.pt`` file or a run directory."""
     if isinstance(model, nn.Module):
         return model
-    from .registry import load
-
     path = Path(model)
     if path.is_dir():
         if not (path / "model.pt").is_file():

@@ -6,13 +6,13 @@ import math
 
 import pytest
 import torch
+from stablenet.train.objective import objective
 
 import stablenet as sn
 from stablenet.data import ellipses
 from stablenet.timemetric import TimeMetric, dct, idct
 from stablenet.train.config import TrainConfig
 from stablenet.train.metric import MetricLBFGS, time_metrics
-from stablenet.train.objective import objective
 from stablenet.train.optimizers import make_stepper
 
 

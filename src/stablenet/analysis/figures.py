@@ -13,24 +13,15 @@ from typing import Any
 
 import torch
 
-from ..plots import save_figure
+from ..plotting import pyplot, save_figure
 from .gradients import GradientNorms
 from .margins import BlockMargins
 from .sensitivity import Sensitivity
 from .spectra import BlockSpectrum
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _grid(n_panels: int, width: float = 5.0, height: float = 4.0, cols: int | None = None):
-    plt = _pyplot()
+    plt = pyplot()
     cols = cols or n_panels
     rows = (n_panels + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)

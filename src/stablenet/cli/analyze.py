@@ -8,7 +8,11 @@ from pathlib import Path
 
 import torch
 
+from ..analysis import figures as fig
+from ..analysis.report import analyze, markdown, summary
+from ..data import load_dataset
 from ..errors import CheckpointError, ConfigError, DataError
+from ..registry import load
 
 COMMAND = "analyze"
 HELP = ("stability report of a saved model (RUN_DIR or model.pt): eigenvalues and stability "
@@ -61,8 +65,6 @@ def load_inputs(args: argparse.Namespace, input_shape: tuple[int, ...]):
         gen = torch.Generator().manual_seed(args.seed)
         x = torch.randn((args.samples, *input_shape), generator=gen)
         return x, None, f"{args.samples} random N(0, 1) inputs (seed {args.seed}); no labels"
-    from ..data import load_dataset
-
     split = load_dataset(args.data, data_root=args.data_root, seed=args.seed)
     if tuple(split.input_shape) != tuple(input_shape):
         raise DataError(
@@ -75,9 +77,6 @@ def load_inputs(args: argparse.Namespace, input_shape: tuple[int, ...]):
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import load
-    from ..analysis.report import analyze, markdown, summary
-
     path = model_path(args.model)
     model = load(path)
     x, labels, described = load_inputs(args, tuple(model.config["input_shape"]))
@@ -96,8 +95,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_figures(result, out: Path) -> dict[str, str]:
-    from ..analysis import figures as fig
-
     fig.plot_eigenvalues(result.spectra, out / FIGURES["eigenvalues"])
     fig.plot_margins(result.margins_weights, result.margins_data, out / FIGURES["margins"])
     fig.plot_gradients(result.gradients, out / FIGURES["gradients"])

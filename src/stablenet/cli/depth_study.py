@@ -11,13 +11,22 @@ run's directory ``OUT/<table>/<problem>-<arch>-N<depth>/``. See
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import shlex
 import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from .. import __version__
 from ..errors import ConfigError
+from ..io import ensure_writable_dir, save_text
+from ..registry import ARCHITECTURES
+from ..train.defaults import DEFAULTS_2D
+from ..train.depth_report import figures, markdown
+from ..train.depth_study import DEPTHS, QUICK_DEPTHS, TABLES, run_study
 from ._common import int_list, plain_warnings, relative, say
 
 COMMAND = "depth-study"
@@ -32,10 +41,6 @@ def _names(text: str) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..registry import ARCHITECTURES
-    from ..train.defaults import DEFAULTS_2D
-    from ..train.depth_study import DEPTHS, TABLES
-
     p.add_argument("--out", type=Path, default=Path("depth-study"), help="output directory")
     p.add_argument("--problems", type=_names, default=list(PROBLEMS),
                    help="comma-separated subset of " + ",".join(PROBLEMS))
@@ -60,9 +65,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def settings(args: argparse.Namespace) -> tuple[list[int], float, dict[str, Any]]:
     """(depths, h, shared TrainConfig options) of the arguments, checked."""
-    from ..registry import ARCHITECTURES
-    from ..train.depth_study import QUICK_DEPTHS
-
     bad = [x for x in args.problems if x not in PROBLEMS]
     bad += [a for a in args.archs if a not in ARCHITECTURES]
     if bad:
@@ -95,15 +97,6 @@ def canonical_command(args: argparse.Namespace, depths: list[int], h: float) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    import torch
-
-    from .. import __version__
-    from ..io import ensure_writable_dir, save_text
-    from ..train.depth_report import figures, markdown
-    from ..train.depth_study import run_study
-
     depths, h, options = settings(args)
     out = ensure_writable_dir(args.out)
     rows: list[dict[str, Any]] = []

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from ..analysis.sweep import DEFAULT_DEPTHS, QUICK_DEPTHS, REGIMES, depth_sweep
+from ..analysis.sweep_report import write_sweep
 from ..errors import ConfigError
+from ..registry import ARCHITECTURES
 
 COMMAND = "depth-sweep"
 HELP = ("measure ||dL/dY_0|| / ||dL/dY_N|| and the forward sensitivity versus depth N at fixed "
@@ -24,9 +27,6 @@ def _int_list(text: str) -> list[int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..analysis.sweep import DEFAULT_DEPTHS, REGIMES
-    from ..registry import ARCHITECTURES
-
     parser.add_argument("--out", required=True, help="output directory")
     default_depths = ",".join(map(str, DEFAULT_DEPTHS))
     parser.add_argument("--depths", type=_int_list, default=None,
@@ -45,9 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> tuple[list[int], int, list[str], list[str]]:
-    from ..analysis.sweep import DEFAULT_DEPTHS, QUICK_DEPTHS, REGIMES
-    from ..registry import ARCHITECTURES
-
     depths = args.depths or list(QUICK_DEPTHS if args.quick else DEFAULT_DEPTHS)
     seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
     archs = [a.strip() for a in args.archs.split(",") if a.strip()]
@@ -73,9 +70,6 @@ def canonical_command(args: argparse.Namespace, depths: list[int], seeds: int,
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.sweep import depth_sweep
-    from ..analysis.sweep_report import write_sweep
-
     depths, seeds, archs, regimes = _check(args)
     records = depth_sweep(depths, args.h, args.width, seeds, args.samples, archs, regimes,
                           progress=lambda line: print(line, flush=True))

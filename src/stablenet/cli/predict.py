@@ -10,10 +10,12 @@ class, and ``label`` when DATA has labels (then the accuracy is printed). The sa
 from __future__ import annotations
 
 import argparse
+import warnings
 from collections import Counter
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..inference import predict
 from ._common import plain_warnings, relative, say
 
 COMMAND = "predict"
@@ -42,13 +44,9 @@ def _check_out(out: Path, data: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference import predict
-
     _check_out(args.out, Path(args.data))
     with plain_warnings():
         if args.quiet:
-            import warnings
-
             warnings.simplefilter("ignore")
         pred = predict(args.model, args.data, batch_size=args.batch_size)
     pred.to_csv(args.out)

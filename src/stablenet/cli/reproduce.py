@@ -18,8 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
+import torch
+
+from .. import __version__
+from ..errors import ConfigError, DataError
+from ..io import ensure_writable_dir, save_text
 from ..registry import ARCHITECTURES
+from ..train import TrainConfig, train
+from ..train.figures import decision_grid, plot_run
+from ..train.setup import load_data
 from ._common import plain_warnings, relative, say
 
 COMMAND = "reproduce"
@@ -52,8 +59,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def experiments(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
     """(run name, TrainConfig options) of the grid the arguments ask for."""
-    from ..errors import ConfigError
-
     bad = [p for p in args.problems if p not in PROBLEMS]
     bad += [a for a in args.archs if a not in ARCHITECTURES]
     if bad:
@@ -76,10 +81,6 @@ def experiments(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import ensure_writable_dir
-    from ..train import TrainConfig, train
-    from ..train.setup import load_data
-
     out = ensure_writable_dir(args.out)
     runs, rows, figures, start = experiments(args), [], [], time.perf_counter()
     with plain_warnings():
@@ -94,15 +95,11 @@ def run(args: argparse.Namespace) -> int:
                 continue
             rows.append({"name": name, **result.metrics})
             if not args.no_plots:
-                from ..plots import plot_run
-
                 plot_run(out / name, model=result.model)
                 if result.metrics["model_config"]["input_shape"] == [2]:
                     figures.append((name, result.model, load_data(TrainConfig(**opts))))
             write_results(out, rows, args, time.perf_counter() - start)
     if figures:
-        from ..plots import decision_grid
-
         decision_grid(figures, out / "decision_regions.png")
     path = write_results(out, rows, args, time.perf_counter() - start)
     say(f"wrote {relative(path)}", args.quiet)
@@ -112,11 +109,6 @@ def run(args: argparse.Namespace) -> int:
 def write_results(out: Path, rows: list[dict[str, Any]], args: argparse.Namespace,
                   seconds: float) -> Path:
     """Write ``out/results.md``: how it was made, then one row per run."""
-    import torch
-
-    from .. import __version__
-    from ..io import save_text
-
     command = "stablenet reproduce" + (" --quick" if args.quick else "") + f" --out {args.out}"
     lines = [
         "# stablenet reproduce: results", "",

@@ -9,14 +9,21 @@ DIR/metrics.json and DIR/figures/ at the end.
 from __future__ import annotations
 
 import argparse
+import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 from ..activations import ACTIVATIONS
 from ..errors import CheckpointError, ConfigError
+from ..io import ensure_writable_dir
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
+from ..train import TrainConfig, TrainingInterrupted, check, load_checkpoint, resolve, train
 from ..train.defaults import BIASES, DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
+from ..train.distributed import is_main_process
+from ..train.figures import plot_run
+from ..train.setup import build, load_data
 from ._common import int_list, plain_warnings, relative, say
 
 COMMAND = "train"
@@ -102,8 +109,6 @@ def given_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import TrainConfig, TrainingInterrupted, train
-
     with plain_warnings():
         _quiet_unless_main_process(args)
         out = _out_dir(args)
@@ -131,10 +136,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _quiet_unless_main_process(args: argparse.Namespace) -> None:
     """Under torchrun, ranks other than 0 print no progress or warnings and draw no figures."""
-    import warnings
-
-    from ..train.distributed import is_main_process
-
     if not is_main_process():
         args.quiet, args.no_plots = True, True
         warnings.simplefilter("ignore")
@@ -153,8 +154,6 @@ def _out_dir(args: argparse.Namespace) -> Path:
 
 
 def _check_resume_flags(run_dir: Path, options: dict[str, Any]) -> None:
-    from ..train import load_checkpoint
-
     path = run_dir / "checkpoint.pt"
     saved = load_checkpoint(path)["config"]
     for key, value in options.items():
@@ -180,12 +179,6 @@ def _stopper(epochs: int | None):
 
 
 def _dry_run(config, out: Path, args: argparse.Namespace) -> int:
-    import json
-
-    from ..io import ensure_writable_dir
-    from ..train import check, resolve
-    from ..train.setup import build, load_data
-
     if config is None:
         say(f"would resume the run in {relative(out)}", args.quiet)
         return 0
@@ -210,8 +203,6 @@ def _report(result, args: argparse.Namespace) -> None:
         say(f"note: {m['verdict']}", args.quiet)
     say(f"wrote {relative(out / 'model.pt')} and {relative(out / 'metrics.json')}", args.quiet)
     if not args.no_plots:
-        from ..plots import plot_run
-
         paths = plot_run(out, model=result.model)
         if paths:
             say(f"figures in {relative(paths[0].parent)}/", args.quiet)

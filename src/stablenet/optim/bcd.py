@@ -28,9 +28,9 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError, ConfigTypeError, DataError
+from .functional import check_model, frozen_batch_norm_stats, stored_graph, write_back
 from .gauss_newton import GaussNewtonStats, NetworkProblem, network_gauss_newton
 from .newton import classifier_newton
-from .objective import check_model, frozen_batch_norm_stats, stored_graph, write_back
 from .preconditioner import _neumann_eigen
 
 _TOTALS = ("steps", "function_evals", "gradient_evals", "classifier_cg_iters",

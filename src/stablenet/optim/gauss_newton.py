@@ -8,7 +8,7 @@ With ``z(theta) = model(x)`` the logits and the classifier fixed, the network pr
 (J = dz/dtheta), applied matrix-free through the forward propagation: ``J^T u`` by reverse
 mode (``torch.func.vjp``) and ``J v`` as the vjp of ``u -> J^T u`` (see
 :func:`gauss_newton_operator`); ``Hess R v`` is the exact Hessian-vector product of
-``stablenet.train.regularizers.regularization``. Each step solves ``(G + lambda I) d = -g``
+``stablenet.objective.regularization``. Each step solves ``(G + lambda I) d = -g``
 by CG preconditioned with ``(alpha/h D^T D + shift)^{-1}`` on the stacked block weights
 (``shift^{-1}`` on the other network parameters), then an Armijo line search on the true
 objective.
@@ -25,8 +25,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, vjp
 
 from .cg import pcg
-from .linesearch import armijo
-from .objective import (
+from .functional import (
     SolverStats,
     accuracy,
     flatten,
@@ -34,6 +33,7 @@ from .objective import (
     split_parameters,
     unflatten,
 )
+from .linesearch import armijo
 from .preconditioner import time_smoothness_solve
 
 MatVec = Callable[[Tensor], Tensor]

@@ -23,8 +23,8 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, grad_and_value, vjp
 
 from .cg import pcg
+from .functional import SolverStats, flatten, unflatten, weight_decay_fn, write_back
 from .linesearch import armijo
-from .objective import SolverStats, flatten, unflatten, weight_decay_fn, write_back
 
 Objective = Callable[[Tensor], Tensor]
 

@@ -22,13 +22,13 @@ from torch import nn
 
 from ..errors import CheckpointError, ConfigError
 from ..io import ensure_writable_dir, save_json, save_torch
+from ..objective import evaluate, regularization
 from ..registry import build_model
 from .checkpoint import check_same, load_checkpoint, load_model_state
 from .config import TrainConfig, check, resolve
-from .objective import evaluate
+from .optimizers import make_stepper
 from .outcome import chance_accuracy, run_verdict
 from .progress import Progress
-from .regularizers import regularization
 from .rng import set_rng_state
 from .setup import build, load_data, stability_warnings
 from .trainer import POSITION, Callback, Trainer
@@ -121,8 +121,6 @@ def resume_trainer(out: Path, report: Progress, callback: Callback | None,
     for key in POSITION:
         setattr(trainer, key, state[key])
     if trainer.started:
-        from .optimizers import make_stepper
-
         trainer.stepper = make_stepper(config, trainer.model)
         trainer.stepper.load_state_dict(state["optimizer"])
     set_rng_state(state["rng"], trainer.data_order)

@@ -47,8 +47,8 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..objective import Evaluation, evaluate
 from .config import TrainConfig
-from .objective import Evaluation, evaluate
 
 ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 TIMEOUT_ENV = "STABLENET_DIST_TIMEOUT"
@@ -287,7 +287,7 @@ class Parallel:
         return {**out, "loss": total / count, "correct": int(right), "count": int(count)}
 
     def evaluate(self, model: nn.Module, x: Tensor, y: Tensor, batch_size: int) -> Evaluation:
-        """:func:`~stablenet.train.objective.evaluate` sharded over the ranks and reduced."""
+        """:func:`~stablenet.objective.evaluate` sharded over the ranks and reduced."""
         for buffer in model.buffers():  # e.g. batch-norm running statistics of rank 0
             dist.broadcast(buffer, 0)
         start, end = shard_bounds(int(x.shape[0]), self.rank, self.world)

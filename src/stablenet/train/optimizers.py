@@ -22,10 +22,11 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..objective import correct, objective
+from ..optim import BlockCoordinateDescent
 from ..timemetric import TimeMetric
 from .config import TrainConfig
 from .metric import MetricLBFGS, precondition_gradients, time_metrics
-from .objective import correct, objective
 
 
 class Stepper(Protocol):
@@ -122,8 +123,6 @@ def make_stepper(config: TrainConfig, model: nn.Module) -> Stepper:
 def _bcd(config: TrainConfig, model: nn.Module) -> Stepper:
     """The paper's block coordinate descent (its ``step`` already has the stepper interface;
     it reports the batch ``accuracy`` after the step instead of a ``correct`` count)."""
-    from ..optim import BlockCoordinateDescent
-
     return BlockCoordinateDescent(model, config.alpha, config.beta, seed=config.seed)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..analysis import check_stability
 from ..data import DataSplit, load_dataset, subsample
 from ..data.split import note
 from ..errors import ConfigError
@@ -75,10 +76,6 @@ def stability_warnings(model: nn.Module, x: torch.Tensor) -> list[str]:
     on their weights alone, by a short Arnoldi iteration on 4 x 4 images (the exact
     Jacobians of conv layers cost seconds to minutes).
     """
-    try:
-        from ..analysis import check_stability
-    except ImportError:  # an installation without the analysis package
-        return []
     image = x.dim() == 4
     kwargs: dict[str, Any] = dict(image_size=4, arnoldi_steps=20, exact_max=0) if image else {}
     with warnings.catch_warnings(record=True) as caught:

@@ -14,6 +14,7 @@ the checkpoint, so a run stopped at any step resumes to exactly the weights of a
 from __future__ import annotations
 
 import math
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,12 +23,12 @@ from typing import Any
 import torch
 
 from ..data import DataSplit
+from ..objective import evaluate
 from .checkpoint import save_checkpoint
 from .config import TrainConfig
 from .distributed import data_parallel
 from .divergence import diagnose
 from .multilevel import prolong_model
-from .objective import evaluate
 from .optimizers import NonFinite, learning_rate, make_stepper
 from .progress import Progress
 from .rng import rng_state, seed_everything
@@ -239,8 +240,6 @@ class Trainer:
 
     def interrupt(self) -> None:
         """Write a checkpoint and raise :class:`TrainingInterrupted`."""
-        import signal
-
         path = self.checkpoint()
         if self.parallel is not None:
             self.parallel.barrier()  # no rank exits before rank 0 has written

@@ -3,7 +3,7 @@
     J(theta) = 1/s sum_i CE(softmax(W^T y_N(x_i) + mu), c_i) + R(theta)
 
 with R the time-smoothness and classifier weight-decay terms of
-:func:`stablenet.train.regularizers.regularization`. Evaluation reports the mean
+:func:`stablenet.objective.regularizers.regularization`. Evaluation reports the mean
 cross-entropy (without R) and the accuracy, in eval mode and without gradients.
 """
 

@@ -1,7 +1,7 @@
 """The training objective seen as functions of flat parameter vectors.
 
 The objective is ``f = mean cross-entropy(model(x), y) + regularization(model, alpha, beta)``
-(``stablenet.train.regularizers``). The optimizers of this package split the parameters
+(:mod:`stablenet.objective`). The optimizers of this package split the parameters
 into the classifier ``(W, mu)`` (the parameters of ``model.classifier``) and the network
 ``theta`` (every other trainable parameter: blocks, opening, connectors), and evaluate the
 objective with :func:`torch.func.functional_call` at a flat vector, so that
@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from ..errors import ConfigTypeError
-from ..train.regularizers import regularization, weight_decay
+from ..objective import regularization, weight_decay
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
