@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .blocks import StableBlock
+from .checks import choice, positive_int
 from .errors import ConfigError
-from .layers.operators import check_positive_int
 
 OPENINGS = ("pad", "linear")
 
@@ -56,15 +56,14 @@ class StableClassifier(nn.Module):
         config: dict[str, Any] | None = None, preprocess: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        check_positive_int("in_features", in_features)
-        check_positive_int("num_classes", num_classes)
+        positive_int("in_features", in_features)
+        positive_int("num_classes", num_classes)
+        choice("opening", opening, OPENINGS)
         self.preprocess = preprocess if preprocess is not None else nn.Identity()
         if opening == "pad":
             self.opening: nn.Module = PadOpening(in_features, block.width)
-        elif opening == "linear":
-            self.opening = nn.Linear(in_features, block.width)
         else:
-            raise ConfigError(f"unknown opening {opening!r}; choose one of {OPENINGS}")
+            self.opening = nn.Linear(in_features, block.width)
         self.blocks = nn.ModuleList([block])
         self.classifier = nn.Linear(block.width, num_classes)
         self.config = dict(config or {})
@@ -97,22 +96,23 @@ class StableImageNet(nn.Module):
         config: dict[str, Any] | None = None, preprocess: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        check_positive_int("in_channels", in_channels)
-        check_positive_int("num_classes", num_classes)
+        positive_int("in_channels", in_channels)
+        positive_int("num_classes", num_classes)
         self.preprocess = preprocess if preprocess is not None else nn.Identity()
-        widths = [blk.width for blk in blocks]
-        if not widths:
+        channels = [blk.width for blk in blocks]  # a conv block's width is its channels
+        if not channels:
             raise ConfigError("StableImageNet needs at least one stage")
         self.opening = nn.Sequential(
-            nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False),
-            nn.BatchNorm2d(widths[0]),
+            nn.Conv2d(in_channels, channels[0], 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels[0]),
             nn.ReLU(),
         )
         self.blocks = nn.ModuleList(blocks)
         self.connectors = nn.ModuleList(
-            nn.Conv2d(c_in, c_out, 1) for c_in, c_out in zip(widths[:-1], widths[1:], strict=False)
+            nn.Conv2d(c_in, c_out, 1)
+            for c_in, c_out in zip(channels[:-1], channels[1:], strict=False)
         )
-        self.classifier = nn.Linear(widths[-1], num_classes)
+        self.classifier = nn.Linear(channels[-1], num_classes)
         self.config = dict(config or {})
 
     def embed(self, x: Tensor) -> Tensor:

@@ -25,6 +25,7 @@ from ..errors import ConfigError, DataError
 from ..io import ensure_writable_dir, save_text
 from ..registry import ARCHITECTURES
 from ..train import TrainConfig, train
+from ..train.defaults import PAPER_PROBLEMS
 from ..train.figures import decision_grid, plot_run
 from ..train.setup import load_data
 from ._common import plain_warnings, relative, say
@@ -32,7 +33,6 @@ from ._common import plain_warnings, relative, say
 COMMAND = "reproduce"
 HELP = "run the paper's experiments (2-D problems x architectures, MNIST) -> results.md"
 
-PROBLEMS = ("ellipses", "swissroll", "peaks")
 #: overrides of the 2-D defaults in --quick mode
 QUICK_2D: dict[str, Any] = dict(epochs=10)
 #: the MNIST experiment (full / quick); the rest comes from the image defaults. One torch
@@ -45,8 +45,8 @@ MNIST_QUICK: dict[str, Any] = dict(arch="hamiltonian", channels=[8, 16, 32], epo
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("results"), help="output directory")
     p.add_argument("--quick", action="store_true", help="a small version of every run")
-    p.add_argument("--problems", type=lambda s: s.split(","), default=list(PROBLEMS),
-                   help="comma-separated subset of " + ",".join(PROBLEMS))
+    p.add_argument("--problems", type=lambda s: s.split(","), default=list(PAPER_PROBLEMS),
+                   help="comma-separated subset of " + ",".join(PAPER_PROBLEMS))
     p.add_argument("--archs", type=lambda s: s.split(","), default=list(ARCHITECTURES),
                    help="comma-separated subset of " + ",".join(ARCHITECTURES))
     p.add_argument("--no-mnist", action="store_true", help="skip the MNIST experiment")
@@ -59,11 +59,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def experiments(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
     """(run name, TrainConfig options) of the grid the arguments ask for."""
-    bad = [p for p in args.problems if p not in PROBLEMS]
+    bad = [p for p in args.problems if p not in PAPER_PROBLEMS]
     bad += [a for a in args.archs if a not in ARCHITECTURES]
     if bad:
         raise ConfigError(f"unknown problem(s) or architecture(s) {bad}; problems: "
-                          f"{list(PROBLEMS)}, architectures: {list(ARCHITECTURES)}")
+                          f"{list(PAPER_PROBLEMS)}, architectures: {list(ARCHITECTURES)}")
     runs = []
     for problem in args.problems:
         for arch in args.archs:

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ..activations import ACTIVATIONS
+from ..blocks import BIAS_MODES
 from ..errors import CheckpointError, ConfigError
 from ..io import ensure_writable_dir
+from ..layers import DEFAULT_GAMMA
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
 from ..train import TrainConfig, TrainingInterrupted, check, load_checkpoint, resolve, train
-from ..train.defaults import BIASES, DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
+from ..train.defaults import DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
 from ..train.distributed import is_main_process
 from ..train.figures import plot_run
 from ..train.setup import build, load_data
@@ -40,10 +42,11 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "levels": dict(type=int, help="multilevel training: levels L (depth doubles per level)"),
     "alpha": dict(type=float, help="time-smoothness weight of R_theta"),
     "beta": dict(type=float, help="classifier weight decay"),
-    "gamma": dict(type=float, help="damping of the antisymmetric network (default 2e-4)"),
+    "gamma": dict(type=float, help="damping of the antisymmetric network (default "
+                  f"{DEFAULT_GAMMA:g})"),
     "activation": dict(choices=tuple(ACTIVATIONS), help="activation sigma (default tanh)"),
     "opening": dict(choices=OPENINGS, help="dense input layer: zero padding or linear"),
-    "bias": dict(choices=BIASES, help="one bias per layer (scalar) or per feature"),
+    "bias": dict(choices=BIAS_MODES, help="one bias per layer (scalar) or per feature"),
     "optimizer": dict(choices=OPTIMIZERS, help="optimizer (2-D default lbfgs, else adam)"),
     "lr": dict(type=float, help="learning rate"),
     "momentum": dict(type=float, help="SGD momentum (default 0.9)"),

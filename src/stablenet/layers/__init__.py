@@ -2,9 +2,9 @@
 
 from .fields import FIELDS, Gradient, Hamiltonian, Plain, SecondOrder
 from .operators import OPERATORS, Conv, Dense
-from .parametrizations import Antisymmetric, Free
+from .parametrizations import DEFAULT_GAMMA, Antisymmetric, Free
 
 __all__ = [
-    "Antisymmetric", "Conv", "Dense", "FIELDS", "Free", "Gradient", "Hamiltonian",
+    "DEFAULT_GAMMA", "Antisymmetric", "Conv", "Dense", "FIELDS", "Free", "Gradient", "Hamiltonian",
     "OPERATORS", "Plain", "SecondOrder",
 ]

@@ -12,11 +12,13 @@ loop over layers only sees ready-made weights.
 
 from __future__ import annotations
 
-import math
-
 from torch import Tensor
 
-from ..errors import ConfigError, ConfigTypeError
+from ..checks import nonnegative_real
+
+DEFAULT_GAMMA = 2e-4
+"""The damping gamma of the antisymmetric network, the authors' value; every default of
+gamma in the library (blocks, models, training, the command line) is this constant."""
 
 
 class Free:
@@ -36,15 +38,10 @@ class Antisymmetric:
 
     name = "antisymmetric"
 
-    def __init__(self, gamma: float = 2e-4) -> None:
-        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)):
-            raise ConfigTypeError(f"gamma must be a number, got {gamma!r}")
-        if not math.isfinite(gamma) or gamma < 0:
-            raise ConfigError(
-                f"gamma must be a finite number >= 0 (the damping of the antisymmetric "
-                f"network; the authors use 2e-4), got {gamma}"
-            )
-        self.gamma = float(gamma)
+    def __init__(self, gamma: float = DEFAULT_GAMMA) -> None:
+        self.gamma = nonnegative_real(
+            f"gamma (the damping of the antisymmetric network; the authors use "
+            f"{DEFAULT_GAMMA:g})", gamma)
 
     def __call__(self, K: Tensor, operator) -> Tensor:
         return 0.5 * (K - operator.transpose(K)) - 0.5 * self.gamma * operator.identity(K)
