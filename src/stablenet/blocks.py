@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from .checks import choice, positive_int, positive_real
 from .errors import ConfigError, ConfigTypeError
 from .integrators.base import Integrator, State
+from .interfaces import AnyField, Parametrization
 from .layers.parametrizations import Free
 from .memory import (
     DRIFT_TOL,
@@ -65,8 +66,8 @@ class StableBlock(nn.Module):
     """
 
     def __init__(
-        self, field: Any, integrator: Integrator, depth: int, T: float, *,
-        parametrization: Any = None, bias: str = "scalar", init: Init = None,
+        self, field: AnyField, integrator: Integrator, depth: int, T: float, *,
+        parametrization: Parametrization | None = None, bias: str = "scalar", init: Init = None,
         memory: str = "store", checkpoint: int | None = None, reversible: bool = False,
     ) -> None:
         super().__init__()

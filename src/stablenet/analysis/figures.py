@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from ..interfaces import Integrator
 from ..plotting import pyplot, save_figure
 from .gradients import GradientNorms
 from .margins import BlockMargins
@@ -28,7 +29,7 @@ def _grid(n_panels: int, width: float = 5.0, height: float = 4.0, cols: int | No
     return plt, fig, axes.flatten()
 
 
-def draw_region(ax: Any, integrator: Any, box: tuple[float, float, float, float]) -> None:
+def draw_region(ax: Any, integrator: Integrator, box: tuple[float, float, float, float]) -> None:
     """Shade {z = h lambda in box : integrator.stability_margin(z) >= 0}."""
     x0, x1, y0, y1 = box
     re = torch.linspace(x0, x1, 400, dtype=torch.float64)

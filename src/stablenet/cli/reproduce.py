@@ -27,7 +27,6 @@ from ..registry import ARCHITECTURES
 from ..train import TrainConfig, train
 from ..train.defaults import PAPER_PROBLEMS
 from ..train.figures import decision_grid, plot_run
-from ..train.setup import load_data
 from ._common import plain_warnings, relative, say
 
 COMMAND = "reproduce"
@@ -95,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
                 continue
             rows.append({"name": name, **result.metrics})
             if not args.no_plots:
-                plot_run(out / name, model=result.model)
+                plot_run(out / name, model=result.model, split=result.split)
                 if result.metrics["model_config"]["input_shape"] == [2]:
-                    figures.append((name, result.model, load_data(TrainConfig(**opts))))
+                    figures.append((name, result.model, result.split))
             write_results(out, rows, args, time.perf_counter() - start)
     if figures:
         decision_grid(figures, out / "decision_regions.png")

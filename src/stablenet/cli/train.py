@@ -16,12 +16,21 @@ from typing import Any
 
 from ..activations import ACTIVATIONS
 from ..blocks import BIAS_MODES
-from ..errors import CheckpointError, ConfigError
+from ..errors import ConfigError
 from ..io import ensure_writable_dir
 from ..layers import DEFAULT_GAMMA
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
-from ..train import TrainConfig, TrainingInterrupted, check, load_checkpoint, resolve, train
+from ..train import (
+    TrainConfig,
+    TrainingInterrupted,
+    TrainResult,
+    check,
+    load_checkpoint,
+    resolve,
+    train,
+)
+from ..train.checkpoint import check_resume_options
 from ..train.defaults import DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
 from ..train.distributed import is_main_process
 from ..train.figures import plot_run
@@ -117,16 +126,16 @@ def run(args: argparse.Namespace) -> int:
         out = _out_dir(args)
         options = given_options(args)
         if args.resume is not None:
-            _check_resume_flags(args.resume, options)
-            config = None
+            config = None  # the checkpoint's, read once by train(); the flags must agree
         else:
             if args.dataset is None:
                 raise ConfigError("--dataset is required (or --resume DIR to continue a run)")
             config = TrainConfig(**options)
         if args.dry_run:
-            return _dry_run(config, out, args)
+            return _dry_run(config, out, args, options)
         try:
             result = train(config, out, resume=args.resume is not None, overwrite=args.overwrite,
+                           expect=options if args.resume is not None else None,
                            progress=not args.quiet, callback=_stopper(args.stop_after_epochs),
                            device=args.device)
         except TrainingInterrupted as exc:
@@ -156,19 +165,6 @@ def _out_dir(args: argparse.Namespace) -> Path:
     return Path("runs") / f"{name}-{args.arch or 'hamiltonian'}"
 
 
-def _check_resume_flags(run_dir: Path, options: dict[str, Any]) -> None:
-    path = run_dir / "checkpoint.pt"
-    saved = load_checkpoint(path)["config"]
-    for key, value in options.items():
-        if key != "device" and saved.get(key) != value:
-            flag = "--" + key.replace("_", "-")
-            raise CheckpointError(
-                f"{path} was written with {flag} {saved.get(key)!r} but {flag} {value!r} was "
-                f"given; a resumed run keeps its config (drop {flag}, or train anew in "
-                "another --out directory)"
-            )
-
-
 def _stopper(epochs: int | None):
     if epochs is None:
         return None
@@ -181,8 +177,11 @@ def _stopper(epochs: int | None):
     return callback
 
 
-def _dry_run(config, out: Path, args: argparse.Namespace) -> int:
+def _dry_run(config: TrainConfig | None, out: Path, args: argparse.Namespace,
+             options: dict[str, Any]) -> int:
     if config is None:
+        path = out / "checkpoint.pt"
+        check_resume_options(load_checkpoint(path)["config"], options, path)
         say(f"would resume the run in {relative(out)}", args.quiet)
         return 0
     check(config)
@@ -196,7 +195,7 @@ def _dry_run(config, out: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(result, args: argparse.Namespace) -> None:
+def _report(result: TrainResult, args: argparse.Namespace) -> None:
     m, out = result.metrics, result.out
     say(f"val accuracy {m['val_accuracy']:.4f} (best {m['best_val_accuracy']:.4f} at level "
         f"{m['best_level'] + 1}, epoch {m['best_epoch']}), train accuracy "
@@ -206,6 +205,6 @@ def _report(result, args: argparse.Namespace) -> None:
         say(f"note: {m['verdict']}", args.quiet)
     say(f"wrote {relative(out / 'model.pt')} and {relative(out / 'metrics.json')}", args.quiet)
     if not args.no_plots:
-        paths = plot_run(out, model=result.model)
+        paths = plot_run(out, model=result.model, split=result.split)
         if paths:
             say(f"figures in {relative(paths[0].parent)}/", args.quiet)

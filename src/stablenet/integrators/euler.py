@@ -7,11 +7,10 @@ which is why the antisymmetric network adds the damping -gamma/2.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 
+from ..interfaces import AnyField, Weights
 from ..layers.fields import add_scaled
 from .base import Integrator, State
 
@@ -23,7 +22,7 @@ class ForwardEuler(Integrator):
     def init(self, y0: Tensor) -> State:
         return (y0,)
 
-    def step(self, field: Any, w: Any, h: float, state: State) -> State:
+    def step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         (y,) = state
         return (add_scaled(field, y, h, w, y),)  # y + h f(w, y), fused
 

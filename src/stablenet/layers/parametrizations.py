@@ -15,6 +15,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from ..checks import nonnegative_real
+from ..interfaces import Operator
 
 DEFAULT_GAMMA = 2e-4
 """The damping gamma of the antisymmetric network, the authors' value; every default of
@@ -26,7 +27,7 @@ class Free:
 
     name = "free"
 
-    def __call__(self, K: Tensor, operator) -> Tensor:
+    def __call__(self, K: Tensor, operator: Operator) -> Tensor:
         return K
 
     def __repr__(self) -> str:
@@ -43,7 +44,7 @@ class Antisymmetric:
             f"gamma (the damping of the antisymmetric network; the authors use "
             f"{DEFAULT_GAMMA:g})", gamma)
 
-    def __call__(self, K: Tensor, operator) -> Tensor:
+    def __call__(self, K: Tensor, operator: Operator) -> Tensor:
         return 0.5 * (K - operator.transpose(K)) - 0.5 * self.gamma * operator.identity(K)
 
     def __repr__(self) -> str:

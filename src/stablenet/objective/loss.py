@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..interfaces import StableModel
 from .regularizers import regularization
 
 
@@ -28,7 +29,7 @@ class Evaluation:
 
 
 def objective(
-    model: nn.Module, x: Tensor, y: Tensor, alpha: float, beta: float
+    model: StableModel, x: Tensor, y: Tensor, alpha: float, beta: float
 ) -> tuple[Tensor, Tensor]:
     """(mean cross-entropy + R, logits) of one batch; R as in :func:`regularization`."""
     logits = model(x)

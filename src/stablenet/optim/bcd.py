@@ -24,10 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..checks import nonnegative_int, nonnegative_real, positive_int, positive_real
 from ..errors import ConfigError, DataError
+from ..interfaces import StableModel
 from .functional import check_model, frozen_batch_norm_stats, stored_graph, write_back
 from .gauss_newton import GaussNewtonStats, NetworkProblem, network_gauss_newton
 from .newton import classifier_newton
@@ -56,7 +57,7 @@ class BlockCoordinateDescent:
     """
 
     def __init__(
-        self, model: nn.Module, alpha: float, beta: float, *, newton_iters: int = 3,
+        self, model: StableModel, alpha: float, beta: float, *, newton_iters: int = 3,
         cg_iters: int = 20, gn_iters: int = 2, curvature_subsample: int | None = None,
         seed: int = 0, cg_rtol: float = 0.1, shift: float = 1e-2, damping: float = 0.0,
         max_step: float | None = 1.0,
@@ -79,7 +80,7 @@ class BlockCoordinateDescent:
         self.generator = torch.Generator().manual_seed(self.seed)
         self.totals = dict.fromkeys(_TOTALS, 0)
 
-    def reset(self, model: nn.Module) -> None:
+    def reset(self, model: StableModel) -> None:
         """Optional after replacing the model's blocks: checks the model and drops the cached
         preconditioner bases (nothing else is cached; counters and generator are kept)."""
         check_model(model)
@@ -91,7 +92,7 @@ class BlockCoordinateDescent:
             return None
         return torch.randperm(batch, generator=self.generator)[:m]
 
-    def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
+    def step(self, model: StableModel, x: Tensor, y: Tensor) -> dict[str, Any]:
         """One outer iteration on the batch ``(x, y)``; updates ``model`` in place.
 
         Returns the objective ``loss`` (CE + R), ``cross_entropy``, ``accuracy`` (and the

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 from torch.func import functional_call, grad, vjp
 
+from ..interfaces import StableModel
 from .cg import pcg
 from .functional import (
     SolverStats,
@@ -45,7 +46,7 @@ class NetworkProblem:
     The parameter list is read from the model when the problem is made (one per step).
     """
 
-    def __init__(self, model: nn.Module, alpha: float, beta: float, x: Tensor, y: Tensor):
+    def __init__(self, model: StableModel, alpha: float, beta: float, x: Tensor, y: Tensor):
         self.model, self.alpha, self.x, self.y = model, alpha, x, y
         self.params, classifier = split_parameters(model)
         self.fixed = {k: v.detach() for k, v in classifier.items()}

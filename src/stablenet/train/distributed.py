@@ -47,8 +47,11 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..interfaces import StableModel
 from ..objective import Evaluation, evaluate
 from .config import TrainConfig
+from .optimizers import Stepper
+from .signals import StopRequests
 
 ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 TIMEOUT_ENV = "STABLENET_DIST_TIMEOUT"
@@ -267,7 +270,7 @@ class Parallel:
                           "has no SyncBatchNorm on CPU), so the updates differ slightly from "
                           "one process on the global batch", RuntimeWarning, stacklevel=2)
 
-    def step(self, stepper: Any, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
+    def step(self, stepper: Stepper, model: StableModel, x: Tensor, y: Tensor) -> dict[str, Any]:
         """One data-parallel step on the global batch ``(x, y)``; metrics are global."""
         xr, yr, self.weight.value = self.local(x, y)
         ddp = self.wrap(model)
@@ -297,7 +300,7 @@ class Parallel:
         n = int(n)
         return Evaluation(total / max(n, 1), right / max(n, 1), n)
 
-    def agree_stop(self, stop: Any) -> bool:
+    def agree_stop(self, stop: StopRequests) -> bool:
         """Whether any rank got a stop request (signal); then all record it and stop together."""
         flag = torch.tensor([stop.signum or 0], dtype=torch.int64, device=self.comm)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)

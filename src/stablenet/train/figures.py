@@ -22,7 +22,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..data import DataSplit
 from ..errors import ConfigError
+from ..interfaces import StableModel
 from ..objective import predict
 from ..plotting import pyplot, save_figure
 from ..registry import load
@@ -31,7 +33,8 @@ from .setup import load_data
 
 
 @torch.no_grad()
-def decision_regions(model: Any, split: Any, path: Path, resolution: int = 200) -> Path:
+def decision_regions(model: StableModel, split: DataSplit, path: Path,
+                     resolution: int = 200) -> Path:
     """The predicted class on a grid over ``split.domain`` with the validation points."""
     plt = pyplot()
     x0, x1, y0, y1 = _box(split)
@@ -41,7 +44,8 @@ def decision_regions(model: Any, split: Any, path: Path, resolution: int = 200) 
     return save_figure(fig, path)
 
 
-def decision_grid(runs: list[tuple[str, Any, Any]], path: Path, cols: int = 5) -> Path:
+def decision_grid(runs: list[tuple[str, StableModel, DataSplit]], path: Path,
+                  cols: int = 5) -> Path:
     """Decision regions of several runs ``(title, model, split)`` in one figure."""
     plt = pyplot()
     rows = -(-len(runs) // cols)
@@ -58,7 +62,7 @@ def decision_grid(runs: list[tuple[str, Any, Any]], path: Path, cols: int = 5) -
     return save_figure(fig, path)
 
 
-def _box(split: Any) -> tuple[float, float, float, float]:
+def _box(split: DataSplit) -> tuple[float, float, float, float]:
     if split.domain is not None:
         return tuple(split.domain)
     lo, hi = split.x_val.min(0).values.tolist(), split.x_val.max(0).values.tolist()
@@ -66,7 +70,7 @@ def _box(split: Any) -> tuple[float, float, float, float]:
 
 
 @torch.no_grad()
-def _regions(ax: Any, model: Any, split: Any, resolution: int) -> None:
+def _regions(ax: Any, model: StableModel, split: DataSplit, resolution: int) -> None:
     x_val, y_val = split.x_val.cpu(), split.y_val.cpu()
     x0, x1, y0, y1 = _box(split)
     p = next(model.parameters())
@@ -95,7 +99,7 @@ def _project(states: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def trajectories(model: Any, split: Any, path: Path, panels: int = 5) -> Path:
+def trajectories(model: StableModel, split: DataSplit, path: Path, panels: int = 5) -> Path:
     """The validation states y_j of the (first) block at ``panels`` layers j across the depth."""
     plt = pyplot()
     p = next(model.parameters())
@@ -137,7 +141,7 @@ def curves(history: list[dict[str, Any]], path: Path) -> Path:
 
 
 @torch.no_grad()
-def misclassified(model: Any, split: Any, path: Path, count: int = 16) -> Path:
+def misclassified(model: StableModel, split: DataSplit, path: Path, count: int = 16) -> Path:
     """Up to ``count`` misclassified validation images, titled ``true -> predicted``."""
     plt = pyplot()
     p = next(model.parameters())
@@ -157,7 +161,8 @@ def misclassified(model: Any, split: Any, path: Path, count: int = 16) -> Path:
     return save_figure(fig, path)
 
 
-def plot_run(run_dir: str | os.PathLike, model: Any = None, split: Any = None,
+def plot_run(run_dir: str | os.PathLike, model: StableModel | None = None,
+             split: DataSplit | None = None,
              data_root: str | None = None) -> list[Path]:
     """Write the figures of the run in ``run_dir`` to ``run_dir/figures``; return the paths.
 

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..interfaces import StableModel
 from ..objective import correct, objective
 from ..optim import BlockCoordinateDescent
 from ..timemetric import TimeMetric
@@ -30,7 +31,7 @@ from .metric import MetricLBFGS, precondition_gradients, time_metrics
 
 
 class Stepper(Protocol):
-    def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]: ...
+    def step(self, model: StableModel, x: Tensor, y: Tensor) -> dict[str, Any]: ...
 
     def state_dict(self) -> dict[str, Any]: ...
 
@@ -62,7 +63,7 @@ class TorchStepper:
         self.precondition = precondition or {}  # gradients in the blocks' time metric
         self.relative = relative
 
-    def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
+    def step(self, model: StableModel, x: Tensor, y: Tensor) -> dict[str, Any]:
         first: dict[str, Any] = {}
 
         def closure() -> Tensor:
@@ -98,7 +99,7 @@ class TorchStepper:
         self.optimizer.load_state_dict(state)
 
 
-def make_stepper(config: TrainConfig, model: nn.Module) -> Stepper:
+def make_stepper(config: TrainConfig, model: StableModel) -> Stepper:
     """The stepper of ``config.optimizer`` for ``model`` (a fresh one per level)."""
     params = list(model.parameters())
     name, lr = config.optimizer, config.lr
@@ -120,7 +121,7 @@ def make_stepper(config: TrainConfig, model: nn.Module) -> Stepper:
     return TorchStepper(opt, config.alpha, config.beta, config.max_grad_norm, precondition)
 
 
-def _bcd(config: TrainConfig, model: nn.Module) -> Stepper:
+def _bcd(config: TrainConfig, model: StableModel) -> Stepper:
     """The paper's block coordinate descent (its ``step`` already has the stepper interface;
     it reports the batch ``accuracy`` after the step instead of a ``correct`` count)."""
     return BlockCoordinateDescent(model, config.alpha, config.beta, seed=config.seed)
