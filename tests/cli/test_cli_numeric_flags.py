@@ -73,3 +73,14 @@ def test_depth_sweep_numeric_flag_named(cli, tmp_path, flag, value):
 def test_unparsable_number_is_refused_by_the_parser(cli, tmp_path, command, flag):
     r = cli(*command, flag, "many", "--out", tmp_path / "o")
     expect_flag_error(r, f"argument {flag}", "'many'")
+
+
+@pytest.mark.parametrize("flag, value", [
+    ("--depths", "8,0"), ("--T", "0"), ("--T", "nan"), ("--h", "-0.5"), ("--epochs", "0"),
+    ("--seed", "-1"),
+])
+def test_depth_study_numeric_flag_named(cli, tmp_path, flag, value):
+    r = cli("depth-study", "--problems", "swissroll", "--archs", "resnet", "--depths", "4",
+            "--tables", "fixed-T", "--no-plots", "--quiet", "--out", tmp_path / "s",
+            flag, value)
+    expect_flag_error(r, flag, value)
