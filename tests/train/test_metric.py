@@ -10,6 +10,7 @@ from stablenet.train.objective import objective
 
 import stablenet as sn
 from stablenet.data import ellipses
+from stablenet.objective import objective
 from stablenet.timemetric import TimeMetric, dct, idct
 from stablenet.train.config import TrainConfig
 from stablenet.train.metric import MetricLBFGS, time_metrics
