@@ -1,4 +1,5 @@
-"""Example 1 of PAPER.md section 2: how the eigenvalues of K decide stability.
+"""Example 1 of Haber & Ruthotto 2018 (arXiv 1705.03341; docs/theory.md 2): how the
+eigenvalues of K decide stability.
 
 A forward-Euler ResNet with n = 2, N = 10 identical layers, h = 0.1 (T = 1), tanh, b = 0
 propagates three inputs y1 = (0.1, 0.1), y2 = -y1, y3 = (0, 0.5) with one of

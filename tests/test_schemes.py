@@ -1,4 +1,4 @@
-"""The ten named blocks against direct transcriptions of PAPER.md section 3.
+"""The ten named blocks against direct transcriptions of docs/theory.md 3.
 
 The references below are written independently of the library, with plain torch ops:
 dense layers in the paper's column form (K_j @ y for each example y, a column vector),

@@ -131,7 +131,8 @@ class StableModel(Protocol):
     followed by ``connect(i, .)`` (the connector and pooling between image stages; the
     identity after the last block and in dense models), then the final pooling;
     ``model(x) = classifier(features(x))``; ``config`` are the keyword arguments of
-    :func:`stablenet.build_model` that rebuild it. Besides these, the library uses the ordinary ``nn.Module`` methods listed below.
+    :func:`stablenet.build_model` that rebuild it. Besides these, the library uses the
+    ordinary ``nn.Module`` methods listed below.
     """
 
     preprocess: nn.Module  # input standardisation, or the identity

@@ -3,8 +3,8 @@
 * :class:`StableClassifier` (feature vectors ``[B, n_in]``): opening (zero padding of the
   features to the width, as in the authors' code, or a learned linear layer), one stable
   block, and a linear classifier whose logits go to softmax cross-entropy
-  (softmax(W^T y_N + mu) of PAPER.md 1).
-* :class:`StableImageNet` (images ``[B, C, H, W]``, PAPER.md 3.6): opening 3x3 conv +
+  (softmax(W^T y_N + mu), docs/theory.md 1).
+* :class:`StableImageNet` (images ``[B, C, H, W]``, docs/theory.md 3.6): opening 3x3 conv +
   batch norm + ReLU, then stages [stable conv block, 1x1 connector conv widening the
   channels, 2x2 average pool] joined in sequence, global average pool, linear classifier.
 
@@ -119,7 +119,8 @@ class StableClassifier(StableModelBase):
 
 
 class StableImageNet(StableModelBase):
-    """Image network of PAPER.md 3.6 built from conv stable blocks, one per stage.
+    """Image network of Ruthotto & Haber, JMIV 2020 (docs/theory.md 3.6), built from conv
+    stable blocks, one per stage.
 
     ``blocks[i]`` acts on ``channels[i]`` channels; between stages (:meth:`connect`) a 1x1
     conv widens ``channels[i] -> channels[i + 1]`` and a 2x2 average pool halves the

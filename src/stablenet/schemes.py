@@ -1,8 +1,9 @@
-"""The paper's five schemes, dense and convolutional, as thin named blocks.
+"""The paper's five architectures, dense and convolutional, as thin named blocks.
 
 Each is a :class:`~stablenet.blocks.StableBlock` with a fixed choice of layer function,
-parametrisation and integrator (PAPER.md section 3); ``ARCH_TABLE`` is that table, keyed
-by the architecture's name (``arch``, the ``--arch`` of the command line), so a new
+parametrisation and integrator (Haber & Ruthotto 2018, arXiv 1705.03341; Ruthotto & Haber,
+JMIV 2020; docs/theory.md 3); ``ARCH_TABLE`` is that table, keyed by the architecture's
+name (``arch``, the ``--arch`` of the command line), so a new
 combination is a new row (or a direct ``StableBlock(...)`` call), not a new loop.
 
 ================  ===========================================  ============  =============
@@ -64,7 +65,7 @@ class ArchBlock(StableBlock):
 
 
 class ResNet(ArchBlock):
-    """Forward Euler ResNet (PAPER.md 3.1): y_{j+1} = y_j + h sigma(K_j y_j + b_j).
+    """Forward Euler ResNet (docs/theory.md 3.1): y_{j+1} = y_j + h sigma(K_j y_j + b_j).
 
     Stable only if Re(lambda(K_j)) <= 0 and |1 + h lambda| <= 1; may explode or vanish.
     """
@@ -73,7 +74,8 @@ class ResNet(ArchBlock):
 
 
 class AntisymmetricResNet(ArchBlock):
-    """Antisymmetric ResNet (PAPER.md 3.2, eq. 4.12), forward Euler on
+    """Antisymmetric ResNet (Haber & Ruthotto 2018, eq. 4.12;
+    docs/theory.md 3.2), forward Euler on
     y_{j+1} = y_j + h sigma(1/2 (K_j - K_j^T - gamma I) y_j + b_j).
 
     The operator's eigenvalues have real part -gamma/2 for any K: no growth, no decay
@@ -91,7 +93,7 @@ class AntisymmetricResNet(ArchBlock):
 
 
 class HamiltonianNet(ArchBlock):
-    """Hamiltonian network, Verlet (PAPER.md 3.3), z_0 = 0:
+    """Hamiltonian network, Verlet (Haber & Ruthotto 2018; docs/theory.md 3.3), z_0 = 0:
     z_{j+1} = z_j - h sigma(K_j^T y_j + b_j),  y_{j+1} = y_j + h sigma(K_j z_{j+1} + b_j).
 
     Purely imaginary Jacobian spectrum for any K; exactly invertible. ``forward`` returns
@@ -102,7 +104,7 @@ class HamiltonianNet(ArchBlock):
 
 
 class LeapfrogNet(ArchBlock):
-    """Second-order network, leapfrog (PAPER.md 3.4), y_{-1} = y_0:
+    """Second-order network, leapfrog (Haber & Ruthotto 2018; docs/theory.md 3.4), y_{-1} = y_0:
     y_{j+1} = 2 y_j - y_{j-1} - h^2 K_j^T sigma(K_j y_j + b_j).
 
     The force has a symmetric negative semi-definite Jacobian for any K: the network
@@ -113,7 +115,8 @@ class LeapfrogNet(ArchBlock):
 
 
 class ParabolicResNet(ArchBlock):
-    """Parabolic network (PAPER.md 3.5): y_{j+1} = y_j - h K_j^T sigma(K_j y_j + b_j).
+    """Parabolic network (Ruthotto & Haber, JMIV 2020; docs/theory.md 3.5):
+    y_{j+1} = y_j - h K_j^T sigma(K_j y_j + b_j).
 
     Symmetric negative semi-definite Jacobian for any K: stable (smoothing) for small h.
     """

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-from stablenet.train.objective import objective
 
 import stablenet as sn
 from stablenet.data import ellipses

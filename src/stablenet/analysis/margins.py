@@ -3,7 +3,7 @@
 For layer j with first-order eigenvalues lambda (see :meth:`BlockSpectrum.system`) the
 margin is ``min_lambda integrator.stability_margin(h lambda)`` (>= 0 stable):
 
-* forward Euler (PAPER.md Lemma 1): 1 - max |1 + h lambda|;
+* forward Euler (Haber & Ruthotto 2018, Lemma 1): 1 - max |1 + h lambda|;
 * Verlet / leapfrog: 2 - h |lambda| for lambda on the imaginary axis, and -|Re(h lambda)|
   off it (those schemes are unstable for any eigenvalue off the axis).
 

@@ -1,4 +1,4 @@
-"""The depth sweep: the paper's claim (PAPER.md section 2) as an experiment.
+"""The depth sweep: the paper's claim (Haber & Ruthotto 2018; docs/theory.md 2) as an experiment.
 
 For depths N at a fixed step h (so T = N h grows with N), every architecture starts from
 the same random weights, entries i.i.d. N(0, 1 / width) (the library's default scale),

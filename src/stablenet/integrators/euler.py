@@ -1,8 +1,9 @@
 """Forward Euler: y_{j+1} = y_j + h f_j(y_j). Order 1, not invertible.
 
-Stability (PAPER.md Lemma 1): the linearised step is stable iff max_i |1 + h lambda_i| <= 1,
-the disc of radius 1 about -1; purely imaginary lambda lie outside it (|1 + i h w| > 1),
-which is why the antisymmetric network adds the damping -gamma/2.
+Stability (Haber & Ruthotto 2018, Lemma 1; docs/theory.md 2): the linearised step is
+stable iff max_i |1 + h lambda_i| <= 1, the disc of radius 1 about -1; purely imaginary
+lambda lie outside it (|1 + i h w| > 1), which is why the antisymmetric network adds the
+damping -gamma/2.
 """
 
 from __future__ import annotations

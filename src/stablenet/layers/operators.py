@@ -11,7 +11,7 @@ a dense state ``[B, n]`` or the C channels of an image state ``[B, C, H, W]``
 where only images are meant.
 
 Row (batch) convention: a batch Y of shape ``[B, n]`` is mapped to ``Y K^T``, i.e. each
-row y is mapped to K y exactly as in the column form of PAPER.md.
+row y is mapped to K y exactly as in the column form of the paper (docs/theory.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """How the free weights K map to the operator actually applied (one expression over dim 0).
 
 * :class:`Free`: the operator is K itself.
-* :class:`Antisymmetric`: the operator is 1/2 (K - K^T - gamma I) (PAPER.md eq. 4.12).
+* :class:`Antisymmetric`: the operator is 1/2 (K - K^T - gamma I) (Haber & Ruthotto 2018, eq. 4.12).
   K - K^T has a purely imaginary spectrum; the shift -gamma/2 moves it just inside the
   forward-Euler stability disc |1 + h lambda| <= 1. For convolutions K^T is the adjoint
   (transposed) convolution, so the same formula holds for the materialised operator.

@@ -1,4 +1,4 @@
-"""The training objective and evaluation (PAPER.md 1 and 4).
+"""The training objective and evaluation (docs/theory.md 1 and 4).
 
     J(theta) = 1/s sum_i CE(softmax(W^T y_N(x_i) + mu), c_i) + R(theta)
 

@@ -1,4 +1,4 @@
-"""Regularisers of PAPER.md section 4.
+"""The regularisers of Haber & Ruthotto 2018 (docs/theory.md 4).
 
 * Time smoothness of the stacked block weights, a discretisation (independent of N) of
   alpha/2 * int |d theta/dt|^2 dt:

@@ -1,4 +1,5 @@
-"""Block coordinate descent (PAPER.md section 5): the paper's training algorithm.
+"""Block coordinate descent, the paper's training algorithm (Haber & Ruthotto 2018;
+docs/theory.md 5).
 
 One outer iteration on a mini-batch ``(x, y)`` minimises
 ``f = mean CE(model(x), y) + regularization(model, alpha, beta)`` alternately over

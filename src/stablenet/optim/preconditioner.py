@@ -3,7 +3,7 @@
 D is the ``(N-1) x N`` forward difference in time (``(D theta)_j = theta_{j+1} - theta_j``),
 so ``alpha/h D^T D`` is the Hessian of the smoothness regulariser
 ``R_theta = alpha/(2h) sum_j |theta_{j+1} - theta_j|^2`` for every entry of the stacked
-weights (PAPER.md 4). ``D^T D`` is the 1-D discrete Laplacian with Neumann ends
+weights (docs/theory.md 4). ``D^T D`` is the 1-D discrete Laplacian with Neumann ends
 (tridiagonal ``[1, -1; -1, 2, -1; ...; -1, 1]``), diagonalised by the orthonormal DCT-II
 basis::
 

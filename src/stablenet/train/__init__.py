@@ -1,4 +1,4 @@
-"""Training stable networks: the library behind ``stablenet train`` (PAPER.md 4-5).
+"""Training stable networks: the library behind ``stablenet train`` (docs/theory.md 4-5).
 
     from stablenet.train import TrainConfig, train
     result = train(TrainConfig(dataset="swissroll", arch="hamiltonian"), out="runs/swiss")

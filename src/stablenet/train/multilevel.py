@@ -1,4 +1,5 @@
-"""Multilevel training in depth (PAPER.md 4): coarse to fine at a fixed final time T.
+"""Multilevel training in depth (Haber & Ruthotto 2018; docs/theory.md 4): coarse to fine
+at a fixed final time T.
 
 A block of N layers holds parameters theta_j at the times t_j = j h, h = T / N. Its
 prolongation to M layers (h' = T / M) sets theta'_i = theta(i h'), theta(t) the
