@@ -84,13 +84,6 @@ class AntisymmetricResNet(ArchBlock):
 
     arch = "antisymmetric"
 
-    def __init__(
-        self, width: int, depth: int, T: float, gamma: float = DEFAULT_GAMMA,
-        activation: ActivationLike = "tanh", bias: str = "scalar", init: Init = None,
-        **operator_kwargs: Any,
-    ) -> None:
-        super().__init__(width, depth, T, activation, bias, init, gamma=gamma, **operator_kwargs)
-
 
 class HamiltonianNet(ArchBlock):
     """Hamiltonian network, Verlet (Haber & Ruthotto 2018; docs/theory.md 3.3), z_0 = 0:

@@ -151,5 +151,3 @@ class SecondOrder:
     def __repr__(self) -> str:
         return f"SecondOrder({self.force!r})"
 
-
-FIELDS = {"plain": Plain, "gradient": Gradient, "hamiltonian": Hamiltonian}

@@ -137,5 +137,3 @@ class Conv:
     def __repr__(self) -> str:
         return f"Conv({self.channels}, kernel_size={self.kernel_size})"
 
-
-OPERATORS = {"dense": Dense, "conv": Conv}

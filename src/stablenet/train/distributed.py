@@ -284,8 +284,7 @@ class Parallel:
         finally:
             if optimizer is not None:
                 stepper.optimizer = optimizer
-        count = int(out.get("count", yr.shape[0]))
-        right = out["correct"] if "correct" in out else round(float(out["accuracy"]) * count)
+        count, right = int(out["count"]), int(out["correct"])
         total, right, count = all_sum([float(out["loss"]) * count, right, count], self.comm)
         return {**out, "loss": total / count, "correct": int(right), "count": int(count)}
 

@@ -1,8 +1,9 @@
 """One optimizer step per batch, behind one small interface, and the learning-rate schedule.
 
 A *stepper* has ``step(model, x, y) -> dict`` (one update on one batch; the dict holds
-the objective ``loss`` before the update, the ``correct`` predictions and the ``count``
-of examples), ``state_dict()`` / ``load_state_dict()`` and optionally ``set_lr(lr)``.
+the objective ``loss`` before the update (BCD: after it), the ``correct`` predictions
+and the ``count`` of examples; the loop relies on these three keys), ``state_dict()`` /
+``load_state_dict()`` and optionally ``set_lr(lr)``.
 Adam, SGD with momentum and L-BFGS (strong-Wolfe line search; give it the full batch)
 are wrapped by :class:`TorchStepper`; SGD and L-BFGS work in the Sobolev metric on the
 blocks' weights (``metric``, see :mod:`.metric`); the paper's block coordinate descent
@@ -31,6 +32,8 @@ from .metric import MetricLBFGS, precondition_gradients, time_metrics
 
 
 class Stepper(Protocol):
+    """One update per batch; ``step`` returns at least ``loss``, ``correct`` and ``count``."""
+
     def step(self, model: StableModel, x: Tensor, y: Tensor) -> dict[str, Any]: ...
 
     def state_dict(self) -> dict[str, Any]: ...
@@ -122,8 +125,8 @@ def make_stepper(config: TrainConfig, model: StableModel) -> Stepper:
 
 
 def _bcd(config: TrainConfig, model: StableModel) -> Stepper:
-    """The paper's block coordinate descent (its ``step`` already has the stepper interface;
-    it reports the batch ``accuracy`` after the step instead of a ``correct`` count)."""
+    """The paper's block coordinate descent; its ``step`` has the stepper interface (its
+    ``loss`` and ``correct`` are those of the batch after the step, the point it accepts)."""
     return BlockCoordinateDescent(model, config.alpha, config.beta, seed=config.seed)
 
 

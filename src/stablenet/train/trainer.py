@@ -204,9 +204,8 @@ class Trainer:
                 err.args = (f"{err.args[0]} The last good checkpoint is kept in {last}.",)
             raise err from None
         self.step_k += 1
-        count = int(out.get("count", yb.shape[0]))
-        right = out["correct"] if "correct" in out else round(float(out["accuracy"]) * count)
-        self.sums = [self.sums[0] + float(out["loss"]) * count, self.sums[1] + int(right),
+        count, right = int(out["count"]), int(out["correct"])  # every stepper reports both
+        self.sums = [self.sums[0] + float(out["loss"]) * count, self.sums[1] + right,
                      self.sums[2] + count]
         self.progress.step(self.sums[0] / self.sums[2], self.sums[1] / self.sums[2],
                            self.history[-1]["val_accuracy"])
