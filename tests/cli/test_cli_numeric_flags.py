@@ -84,3 +84,10 @@ def test_depth_study_numeric_flag_named(cli, tmp_path, flag, value):
             "--tables", "fixed-T", "--no-plots", "--quiet", "--out", tmp_path / "s",
             flag, value)
     expect_flag_error(r, flag, value)
+
+
+def test_predict_batch_size_named(cli, tmp_path, model_file):
+    data = tmp_path / "x.csv"
+    data.write_text("a,b\n0.1,0.2\n")
+    r = cli("predict", model_file, data, "--out", tmp_path / "p.csv", "--batch-size", "0")
+    expect_flag_error(r, "--batch-size", "0")

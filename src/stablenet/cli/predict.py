@@ -14,6 +14,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+from ..checks import positive_int
 from ..errors import ConfigError
 from ..inference import predict
 from ._common import plain_warnings, relative, say
@@ -44,6 +45,7 @@ def _check_out(out: Path, data: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    positive_int("--batch-size", args.batch_size)
     _check_out(args.out, Path(args.data))
     with plain_warnings():
         if args.quiet:
