@@ -176,7 +176,7 @@ def torchdiffeq_solver(scheme: str, conv: bool, block, method: str = "euler",
     states; its backward copies the whole ``[N + 1, *x.shape]`` solution gradient once
     per step (O(N^2) memory traffic), so it is far slower at large N.
     """
-    try:
+    try:  # lazily: torchdiffeq is an optional, benchmark-only competitor
         from torchdiffeq import odeint
     except ImportError:
         return None
@@ -194,7 +194,7 @@ def torchdiffeq_solver(scheme: str, conv: bool, block, method: str = "euler",
 
 def torchdyn_solver(scheme: str, conv: bool, block) -> Run | None:
     """torchdyn's functional ``odeint(..., solver="euler")`` saving only y_N, or None."""
-    try:
+    try:  # lazily: torchdyn is an optional, benchmark-only competitor
         from torchdyn.numerics import odeint
     except ImportError:
         return None

@@ -47,8 +47,9 @@ import torch.nn.functional as F
 
 from stablenet import build_model
 from stablenet.data import load_dataset
+from stablenet.objective import regularization
 from stablenet.optim import BlockCoordinateDescent
-from stablenet.train.regularizers import regularization
+from stablenet.plotting import pyplot
 
 # problem -> accuracy bar and model / regulariser settings (same for every optimizer)
 PROBLEMS = {
@@ -231,10 +232,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def figure(traces: list[Trace], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     problems = list(dict.fromkeys(t.problem for t in traces))
     names = list(dict.fromkeys(t.optimizer for t in traces))

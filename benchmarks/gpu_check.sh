@@ -1,34 +1,38 @@
 #!/usr/bin/env bash
-# The one script to run on a lent GPU: the CUDA tests, the speed benchmark, one MNIST epoch
-# on the GPU, the memory benchmark and the torch.compile check, at most 8.9 minutes (the
-# phases' limits; sized from the first H100 run so that every phase finishes). Everything is printed, logged to $OUT/gpu_check.log, and the reports
-# are written to $OUT (the device tool's result folder, which returns at most 8 files;
-# default ./gpu_results).
+# The GPU check: the CUDA tests, one MNIST epoch on the GPU, the speed benchmark, the memory
+# benchmark and the torch.compile check, each phase under its own time limit (8.9 minutes
+# in all with the defaults below, sized so that every phase finished on an H100).
 #
-#   bash benchmarks/gpu_check.sh            # from the repository root, on the GPU machine
+#   bash benchmarks/gpu_check.sh [OUTDIR [DATA]]     # on any machine with a CUDA GPU
 #
-# Needs python3 with a CUDA build of torch (and pytest). stablenet is used from src/ (no
-# install needed). torchdiffeq is timed where installed; torchdyn where installed or
-# carried as wheels in .whl/; the MNIST epoch runs where MNIST/raw/ is in $DATA (default
-# .gpu_data, carried; see DEVELOPERS.md). Each phase has its own time limit (seconds,
-# override with the environment variables below), so one slow phase cannot eat the
-# others' time; a phase that hits its limit prints "TIMEOUT" and the script goes on.
+# OUTDIR (default ./gpu_results) receives gpu_check.log (everything printed) and the
+# reports: speed_cuda.md, epoch_metrics.json, memory_cuda.md (+ .png),
+# speed_compile_cuda.md. DATA (the second argument, else $DATA, else $STABLENET_DATA, else
+# ./data) is the folder holding MNIST/raw/*.gz; without it the MNIST epoch is skipped.
+#
+# Needs python3 with a CUDA build of torch and pytest; stablenet is used from src/ (no
+# install needed). torchdiffeq and torchdyn are timed where installed (optional); a folder
+# of extra wheels named by $WHEELS is installed into a temporary directory first. The
+# phases' limits (seconds) are the variables T_TESTS ... T_COMPILE below (override them in
+# the environment); a phase that hits its limit prints "TIMEOUT" and the script goes on.
 set -u
+absolute() { mkdir -p "$1" && (cd "$1" && pwd); }
+OUTDIR=$(absolute "${1:-gpu_results}")
+DATA_DIR=${2:-${DATA:-${STABLENET_DATA:-data}}}
+[ -d "$DATA_DIR" ] && DATA_DIR=$(cd "$DATA_DIR" && pwd)
+[ -n "${WHEELS:-}" ] && [ -d "$WHEELS" ] && WHEELS=$(cd "$WHEELS" && pwd)
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-OUT=${OUT:-gpu_results}
-DATA=${DATA:-.gpu_data}
 T_TESTS=${T_TESTS:-60}
 T_EPOCH=${T_EPOCH:-45}
 T_SPEED=${T_SPEED:-260}
 T_MEMORY=${T_MEMORY:-110}
 T_COMPILE=${T_COMPILE:-60}
-mkdir -p "$OUT"
-LOG="$OUT/gpu_check.log"
+LOG="$OUTDIR/gpu_check.log"
 : > "$LOG"
-if compgen -G ".whl/*.whl" > /dev/null; then  # optional benchmark-only packages (torchdyn)
+if [ -n "${WHEELS:-}" ] && compgen -G "$WHEELS/*.whl" > /dev/null; then  # optional extras
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+        --target /tmp/site "$WHEELS"/*.whl && export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 status=0
@@ -51,26 +55,26 @@ phase() {  # phase NAME LIMIT COMMAND...: run with a time limit, append to $LOG
     2>&1 | tee -a "$LOG"
 
 phase tests "$T_TESTS" "$PY" -m pytest -q -p no:cacheprovider -m "not slow" -k cuda tests
-if [ -d "$DATA/MNIST/raw" ]; then  # end to end: one MNIST epoch (938 steps) on the GPU
+if [ -d "$DATA_DIR/MNIST/raw" ]; then  # end to end: one MNIST epoch (938 steps) on the GPU
     rm -rf /tmp/epoch
     phase epoch "$T_EPOCH" "$PY" -m stablenet train --dataset mnist --epochs 1 \
-        --device cuda --data-root "$DATA" --no-plots --quiet --overwrite --out /tmp/epoch
-    [ -f /tmp/epoch/metrics.json ] && cp /tmp/epoch/metrics.json "$OUT/epoch_metrics.json"
+        --device cuda --data-root "$DATA_DIR" --no-plots --quiet --overwrite --out /tmp/epoch
+    [ -f /tmp/epoch/metrics.json ] && cp /tmp/epoch/metrics.json "$OUTDIR/epoch_metrics.json"
 else
-    echo "=== epoch: skipped ($DATA/MNIST/raw not found)" | tee -a "$LOG"
+    echo "=== epoch: skipped ($DATA_DIR/MNIST/raw not found)" | tee -a "$LOG"
 fi
 # the full sweep without rk4 (4 field evaluations a step, for reference only: it took about
 # a quarter of the first run's time); regimes c and b first, the GPU's own cases, since a
 # phase cut short keeps only the rows it finished
 phase speed "$T_SPEED" "$PY" benchmarks/speed.py --device cuda --regimes c b a \
-    --exclude rk4 --repeats 5 --warmup 1 --markdown "$OUT/speed_cuda.md"
+    --exclude rk4 --repeats 5 --warmup 1 --markdown "$OUTDIR/speed_cuda.md"
 phase memory "$T_MEMORY" "$PY" benchmarks/memory.py --device cuda \
     --depths 64 2048 --schemes hamiltonian leapfrog --repeats 2 \
-    --markdown "$OUT/memory_cuda.md" --plot "$OUT/memory_cuda.png"
+    --markdown "$OUTDIR/memory_cuda.md" --plot "$OUTDIR/memory_cuda.png"
 phase compile "$T_COMPILE" "$PY" benchmarks/speed.py --device cuda --regimes a --widths 2 \
-    --depths 64 --schemes resnet hamiltonian --compile --markdown "$OUT/speed_compile_cuda.md"
+    --depths 64 --schemes resnet hamiltonian --compile --markdown "$OUTDIR/speed_compile_cuda.md"
 
-for f in "$OUT"/*.md; do
+for f in "$OUTDIR"/*.md; do
     [ -e "$f" ] && { echo; echo "##### $f"; cat "$f"; }
 done
 exit $status

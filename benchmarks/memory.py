@@ -27,6 +27,7 @@ the resulting gradient error against a float64 reference.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import platform
@@ -41,6 +42,7 @@ import torch
 
 import stablenet as sn
 from stablenet.memory import DRIFT_TOL
+from stablenet.plotting import pyplot
 
 MODES = ("store", "reversible", "checkpoint")
 EXTRA_MODES = ("reversible64",)  # reversible with the float64 redo forced (drift_tol=0)
@@ -90,8 +92,6 @@ def _malloc_thresholds(mmap_bytes: int, trim_bytes: int) -> None:
     default heap, fragmentation makes peaks of identical runs differ by ~25%). Timing
     children keep glibc's defaults.
     """
-    import ctypes
-
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(-3, mmap_bytes)
@@ -234,10 +234,7 @@ def bars(rows: list[dict], time_key: str) -> str:
 
 
 def plot(rows: list[dict], path: str, time_key: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (ax_m, ax_t) = plt.subplots(1, 2, figsize=(11, 4.2))
     styles = {"store": "o-", "reversible": "s-", "checkpoint": "^--", "reversible64": "s:"}

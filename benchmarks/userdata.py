@@ -40,11 +40,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import stablenet
+from stablenet.train import TrainConfig, train
+
 ARCHS = ("hamiltonian", "antisymmetric", "leapfrog")
 
 
 def _tables() -> dict[str, Callable[[int], tuple[np.ndarray, np.ndarray]]]:
-    from sklearn import datasets as d
+    from sklearn import datasets as d  # lazily: scikit-learn is optional (stablenet[bench])
 
     def iris(seed):
         data = d.load_iris()
@@ -104,7 +107,9 @@ def write_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
 
 
 def references(x_tr, y_tr, x_te, y_te) -> dict[str, tuple[float, float]]:
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import (
+        LogisticRegression,  # lazily: scikit-learn is optional (stablenet[bench])
+    )
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -121,9 +126,6 @@ def references(x_tr, y_tr, x_te, y_te) -> dict[str, tuple[float, float]]:
 
 
 def stablenet_run(arch: str, csv: Path, x_te, y_te) -> tuple[float, float]:
-    import stablenet
-    from stablenet.train import TrainConfig, train
-
     t0 = _cpu()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -134,7 +136,9 @@ def stablenet_run(arch: str, csv: Path, x_te, y_te) -> tuple[float, float]:
 
 
 def run_problem(name: str, which: str, seed: int, archs, tmp: Path) -> list[Row]:
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import (
+        train_test_split,  # lazily: scikit-learn is optional (stablenet[bench])
+    )
 
     x, y = _tables()[name](seed)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, stratify=y,
@@ -174,7 +178,7 @@ def table(rows: list[Row], archs, which: str, target: float) -> list[str]:
 
 
 def header(args: argparse.Namespace) -> list[str]:
-    import sklearn
+    import sklearn  # lazily: scikit-learn is optional (stablenet[bench])
 
     return ["# User-style problems: stablenet defaults against scikit-learn", "",
             "Command: `python benchmarks/userdata.py " + " ".join(args.argv) + "`", "",

@@ -1,4 +1,5 @@
-"""Example 1 of PAPER.md section 2: how the eigenvalues of K decide stability.
+"""Example 1 of Haber & Ruthotto 2018 (arXiv 1705.03341; docs/theory.md 2): how the
+eigenvalues of K decide stability.
 
 A forward-Euler ResNet with n = 2, N = 10 identical layers, h = 0.1 (T = 1), tanh, b = 0
 propagates three inputs y1 = (0.1, 0.1), y2 = -y1, y3 = (0, 0.5) with one of
@@ -21,6 +22,7 @@ from pathlib import Path
 import torch
 
 import stablenet
+from stablenet.plotting import pyplot
 
 DEPTH, T = 10, 1.0
 MATRICES = {
@@ -51,10 +53,7 @@ def distance_ratios(traj: torch.Tensor) -> dict[str, float]:
 
 def plot(out: Path) -> None:
     """Write the three-panel phase-plane figure to ``out``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     grid = torch.linspace(-LIMIT, LIMIT, 17, dtype=torch.float64)
     gx, gy = torch.meshgrid(grid, grid, indexing="xy")

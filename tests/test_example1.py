@@ -1,4 +1,5 @@
-"""Example 1 of PAPER.md section 2 with the library's ResNet, and the example script.
+"""Example 1 of Haber & Ruthotto 2018 (docs/theory.md 2) with the library's ResNet, and
+the example script.
 
 n = 2, N = 10 identical layers, h = 0.1, tanh, b = 0, y1 = (0.1, 0.1), y2 = -y1,
 y3 = (0, 0.5). The bounds are the measured values (float64) with a small margin:
@@ -67,7 +68,7 @@ def test_k_zero_distances_nearly_kept(float64):
     assert ((ratios > 1.0) & (ratios < 1.06)).all()
     assert ((norm_ratios(traj) > 1.0) & (norm_ratios(traj) < 1.06)).all()
     # near the origin tanh is almost linear: forward Euler on eigenvalues +-i grows by
-    # |1 + i h| = sqrt(1 + h^2) per layer, the slight instability of PAPER.md section 2
+    # |1 + i h| = sqrt(1 + h^2) per layer, forward Euler's slight instability (theory.md 2)
     assert ratios[0].item() == pytest.approx((1 + 0.1**2) ** 5, abs=1e-3)
 
 

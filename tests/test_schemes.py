@@ -1,4 +1,4 @@
-"""The ten named blocks against direct transcriptions of PAPER.md section 3.
+"""The ten named blocks against direct transcriptions of docs/theory.md 3.
 
 The references below are written independently of the library, with plain torch ops:
 dense layers in the paper's column form (K_j @ y for each example y, a column vector),
@@ -171,3 +171,20 @@ def test_hamiltonian_default_returns_y_only():
 
 def test_h_is_T_over_depth():
     assert stablenet.LeapfrogNet(2, 8, 2.0).h == pytest.approx(0.25)
+
+
+def test_all_ten_blocks_take_the_same_positional_arguments():
+    """width, depth, T, activation, bias, init positionally; gamma and the rest by keyword."""
+    import inspect
+
+    from stablenet.schemes import CONV_BLOCKS, DENSE_BLOCKS
+
+    def positional(cls):
+        params = inspect.signature(cls).parameters.values()
+        return [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+
+    blocks = [*DENSE_BLOCKS.values(), *CONV_BLOCKS.values()]
+    assert len(blocks) == 10
+    for cls in blocks:
+        assert positional(cls) == ["width", "depth", "T", "activation", "bias", "init"], cls
+        assert inspect.signature(cls).parameters["gamma"].kind is inspect.Parameter.KEYWORD_ONLY

@@ -7,8 +7,12 @@ Blocks map a batch of states through N layers of an ODE discretisation with h = 
     y_N = block(torch.randn(128, 4))
 
 Concepts live in: ``layers`` (operators, parametrisations of K, vector fields),
-``integrators`` (forward Euler, Verlet, leapfrog), ``blocks`` (the loop), ``schemes``
-(the paper's named networks), ``models`` / ``registry`` (classifiers, build/save/load).
+``integrators`` (forward Euler, Verlet, leapfrog), ``timegrid`` (weights as functions of
+time), ``memory`` (checkpointing, reversible backpropagation), ``blocks`` (the loop),
+``schemes`` (the paper's named architectures), ``models`` / ``registry`` (classifiers,
+build/save/load), ``objective``, ``analysis``, ``optim``, ``train``; the interfaces they
+meet at are in ``interfaces``. The mathematics: docs/theory.md in the repository
+(Haber & Ruthotto, Inverse Problems 2018, arXiv 1705.03341).
 """
 
 from .blocks import StableBlock

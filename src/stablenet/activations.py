@@ -1,7 +1,7 @@
 """Activation functions sigma (elementwise, monotone) by name.
 
 ``"tanh"`` is the paper's default, ``"relu"`` is allowed, and ``"identity"`` gives the
-linear network for which the stability theory of PAPER.md section 2 is exact.
+linear network for which the linear stability theory (docs/theory.md 2) is exact.
 Any callable ``Tensor -> Tensor`` may be passed instead of a name.
 """
 

@@ -20,9 +20,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .checks import choice, positive_int, positive_real
 from .errors import ConfigError, ConfigTypeError
 from .integrators.base import Integrator, State
-from .layers.operators import check_positive_int
+from .interfaces import AnyField, Parametrization
 from .layers.parametrizations import Free
 from .memory import (
     DRIFT_TOL,
@@ -37,14 +38,6 @@ Init = str | Smooth | IID | Callable[[Tensor], Any] | Tensor | None
 BIAS_MODES = ("scalar", "feature")
 DEFAULT_INIT = "smooth"
 """K(t) = K_0 + 0.1 sum_{k=1,2} K_k cos(k pi t / T) (:class:`stablenet.timegrid.Smooth`)."""
-
-
-def check_T(T: object) -> float:
-    if isinstance(T, bool) or not isinstance(T, (int, float)):
-        raise ConfigTypeError(f"T (the final time) must be a number, got {T!r}")
-    if not math.isfinite(T) or T <= 0:
-        raise ConfigError(f"T (the final time) must be positive and finite, got {T}")
-    return float(T)
 
 
 class StableBlock(nn.Module):
@@ -73,15 +66,14 @@ class StableBlock(nn.Module):
     """
 
     def __init__(
-        self, field: Any, integrator: Integrator, depth: int, T: float, *,
-        parametrization: Any = None, bias: str = "scalar", init: Init = None,
+        self, field: AnyField, integrator: Integrator, depth: int, T: float, *,
+        parametrization: Parametrization | None = None, bias: str = "scalar", init: Init = None,
         memory: str = "store", checkpoint: int | None = None, reversible: bool = False,
     ) -> None:
         super().__init__()
-        self.depth = check_positive_int("depth", depth)
-        self.T = check_T(T)
-        if bias not in BIAS_MODES:
-            raise ConfigError(f"bias must be one of {BIAS_MODES}, got {bias!r}")
+        self.depth = positive_int("depth", depth)
+        self.T = positive_real("T (the final time)", T)
+        choice("bias mode", bias, BIAS_MODES)
         self.integrator = integrator
         self.field = integrator.adapt(field)
         self.operator = field.operator
@@ -219,7 +211,7 @@ class StableBlock(nn.Module):
     def resized(self, depth: int) -> StableBlock:
         """A copy with ``depth`` layers at the same T (weights freshly initialised)."""
         new = copy.deepcopy(self)
-        new.depth = check_positive_int("depth", depth)
+        new.depth = positive_int("depth", depth)
         new.K = nn.Parameter(self.K.new_empty(depth, *self.K.shape[1:]))
         new.b = nn.Parameter(self.b.new_zeros(depth, *self.b.shape[1:]))
         new.reset_parameters(self.init)

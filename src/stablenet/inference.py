@@ -22,11 +22,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from .checks import positive_int
 from .data.inputs import InputSpec, as_inputs, read_inputs
 from .data.split import DataWarning
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError
 from .io import save_text
 from .preprocessing import class_names
+from .registry import load
 
 
 @dataclass
@@ -70,8 +72,6 @@ def load_model(model: nn.Module | str | os.PathLike) -> nn.Module:
     """``model`` itself, or the model of a ``model.pt`` file or a run directory."""
     if isinstance(model, nn.Module):
         return model
-    from .registry import load
-
     path = Path(model)
     if path.is_dir():
         if not (path / "model.pt").is_file():
@@ -84,8 +84,7 @@ def load_model(model: nn.Module | str | os.PathLike) -> nn.Module:
 @torch.no_grad()
 def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """softmax(model(x)) ``[N, C]`` in eval mode (float64 for the output), batch by batch."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    positive_int("batch_size", batch_size)
     p = next(model.parameters())
     was = model.training
     model.eval()

@@ -3,15 +3,18 @@
 * :class:`StableClassifier` (feature vectors ``[B, n_in]``): opening (zero padding of the
   features to the width, as in the authors' code, or a learned linear layer), one stable
   block, and a linear classifier whose logits go to softmax cross-entropy
-  (softmax(W^T y_N + mu) of PAPER.md 1).
-* :class:`StableImageNet` (images ``[B, C, H, W]``, PAPER.md 3.6): opening 3x3 conv +
+  (softmax(W^T y_N + mu), docs/theory.md 1).
+* :class:`StableImageNet` (images ``[B, C, H, W]``, docs/theory.md 3.6): opening 3x3 conv +
   batch norm + ReLU, then stages [stable conv block, 1x1 connector conv widening the
   channels, 2x2 average pool] joined in sequence, global average pool, linear classifier.
 
-Both expose ``blocks`` (an ``nn.ModuleList`` of their stable blocks) and ``config`` (the
-keyword arguments of :func:`stablenet.registry.build_model` that rebuild them). Their first
-stage is ``preprocess`` (the input standardisation of :mod:`stablenet.preprocessing`, or
-the identity); ``embed(x)`` = opening(preprocess(x)) is the first block's input Y_0.
+Both are :class:`StableModelBase` s and so satisfy :class:`stablenet.interfaces.StableModel`:
+``preprocess`` (the input standardisation of :mod:`stablenet.preprocessing`, or the
+identity), ``opening``, ``blocks`` (an ``nn.ModuleList`` of their stable blocks),
+``connectors``, ``classifier``, ``config`` (the keyword arguments of
+:func:`stablenet.registry.build_model` that rebuild them), ``embed(x)`` =
+opening(preprocess(x)) (the first block's input Y_0), ``connect`` and ``features``; the
+pipeline is written once, there.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .blocks import StableBlock
+from .checks import choice, positive_int
 from .errors import ConfigError
-from .layers.operators import check_positive_int
 
 OPENINGS = ("pad", "linear")
 
@@ -48,24 +51,65 @@ class PadOpening(nn.Module):
         return f"{self.in_features} -> {self.width}"
 
 
-class StableClassifier(nn.Module):
-    """logits = W^T Y_N + mu with Y_N = block(opening(x))."""
+class StableModelBase(nn.Module):
+    """What both models share, the :class:`~stablenet.interfaces.StableModel` pipeline:
+
+        features(x) = pool(connect(L-1, blocks[L-1](... connect(0, blocks[0](embed(x))))))
+        embed(x)    = opening(preprocess(x))
+        forward(x)  = classifier(features(x))
+
+    Subclasses set ``preprocess``, ``opening``, ``blocks``, ``connectors``, ``classifier``
+    and ``config`` and may override :meth:`connect` (what follows block i) and :meth:`pool`.
+    """
+
+    preprocess: nn.Module
+    opening: nn.Module
+    blocks: nn.ModuleList
+    connectors: nn.ModuleList
+    classifier: nn.Linear
+    config: dict[str, Any]
+
+    def connect(self, i: int, y: Tensor) -> Tensor:
+        """The map between block i and block i + 1 (the identity here)."""
+        return y
+
+    def pool(self, y: Tensor) -> Tensor:
+        """The map from the last block's output to the classifier's input (identity here)."""
+        return y
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Y_0 = opening(preprocess(x)), the input of the first stable block."""
+        return self.opening(self.preprocess(x))
+
+    def features(self, x: Tensor) -> Tensor:
+        """The features the classifier sees."""
+        y = self.embed(x)
+        for i, block in enumerate(self.blocks):
+            y = self.connect(i, block(y))
+        return self.pool(y)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.features(x))
+
+
+class StableClassifier(StableModelBase):
+    """logits = W^T Y_N + mu with Y_N = block(embed(x)) (no connectors)."""
 
     def __init__(
         self, block: StableBlock, in_features: int, num_classes: int, opening: str = "pad",
         config: dict[str, Any] | None = None, preprocess: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        check_positive_int("in_features", in_features)
-        check_positive_int("num_classes", num_classes)
+        positive_int("in_features", in_features)
+        positive_int("num_classes", num_classes)
+        choice("opening", opening, OPENINGS)
         self.preprocess = preprocess if preprocess is not None else nn.Identity()
         if opening == "pad":
             self.opening: nn.Module = PadOpening(in_features, block.width)
-        elif opening == "linear":
-            self.opening = nn.Linear(in_features, block.width)
         else:
-            raise ConfigError(f"unknown opening {opening!r}; choose one of {OPENINGS}")
+            self.opening = nn.Linear(in_features, block.width)
         self.blocks = nn.ModuleList([block])
+        self.connectors = nn.ModuleList()
         self.classifier = nn.Linear(block.width, num_classes)
         self.config = dict(config or {})
 
@@ -73,23 +117,14 @@ class StableClassifier(nn.Module):
     def block(self) -> StableBlock:
         return self.blocks[0]
 
-    def embed(self, x: Tensor) -> Tensor:
-        """Y_0 = opening(preprocess(x)), the input of the stable block."""
-        return self.opening(self.preprocess(x))
 
-    def features(self, x: Tensor) -> Tensor:
-        """Y_N, the features the classifier sees."""
-        return self.block(self.embed(x))
+class StableImageNet(StableModelBase):
+    """Image network of Ruthotto & Haber, JMIV 2020 (docs/theory.md 3.6), built from conv
+    stable blocks, one per stage.
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.features(x))
-
-
-class StableImageNet(nn.Module):
-    """Image network of PAPER.md 3.6 built from conv stable blocks, one per stage.
-
-    ``blocks[i]`` acts on ``channels[i]`` channels; between stages a 1x1 conv widens
-    ``channels[i] -> channels[i + 1]`` and a 2x2 average pool halves the resolution.
+    ``blocks[i]`` acts on ``channels[i]`` channels; between stages (:meth:`connect`) a 1x1
+    conv widens ``channels[i] -> channels[i + 1]`` and a 2x2 average pool halves the
+    resolution; :meth:`pool` is the global average over the image.
     """
 
     def __init__(
@@ -97,38 +132,32 @@ class StableImageNet(nn.Module):
         config: dict[str, Any] | None = None, preprocess: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        check_positive_int("in_channels", in_channels)
-        check_positive_int("num_classes", num_classes)
+        positive_int("in_channels", in_channels)
+        positive_int("num_classes", num_classes)
         self.preprocess = preprocess if preprocess is not None else nn.Identity()
-        widths = [blk.width for blk in blocks]
-        if not widths:
+        channels = [blk.width for blk in blocks]  # a conv block's width is its channels
+        if not channels:
             raise ConfigError("StableImageNet needs at least one stage")
         self.opening = nn.Sequential(
-            nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False),
-            nn.BatchNorm2d(widths[0]),
+            nn.Conv2d(in_channels, channels[0], 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels[0]),
             nn.ReLU(),
         )
         self.blocks = nn.ModuleList(blocks)
         self.connectors = nn.ModuleList(
-            nn.Conv2d(c_in, c_out, 1) for c_in, c_out in zip(widths[:-1], widths[1:], strict=False)
+            nn.Conv2d(c_in, c_out, 1)
+            for c_in, c_out in zip(channels[:-1], channels[1:], strict=False)
         )
-        self.classifier = nn.Linear(widths[-1], num_classes)
+        self.classifier = nn.Linear(channels[-1], num_classes)
         self.config = dict(config or {})
 
-    def embed(self, x: Tensor) -> Tensor:
-        """Y_0 = opening(preprocess(x)), the input of the first stable block."""
-        return self.opening(self.preprocess(x))
+    def connect(self, i: int, y: Tensor) -> Tensor:
+        """avg_pool_2x2(connector_i(y)) between stages; the identity after the last."""
+        return F.avg_pool2d(self.connectors[i](y), 2) if i < len(self.connectors) else y
 
-    def features(self, x: Tensor) -> Tensor:
-        y = self.embed(x)
-        for i, block in enumerate(self.blocks):
-            y = block(y)
-            if i < len(self.connectors):
-                y = F.avg_pool2d(self.connectors[i](y), 2)
+    def pool(self, y: Tensor) -> Tensor:
+        """Global average pooling ``[B, C, H, W] -> [B, C]``."""
         return y.mean(dim=(-2, -1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.features(x))
 
 
 Model = StableClassifier | StableImageNet

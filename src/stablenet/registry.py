@@ -13,18 +13,16 @@ from typing import Any
 import torch
 
 from .blocks import StableBlock
+from .checks import choice
 from .errors import CheckpointError, ConfigError
+from .layers import DEFAULT_GAMMA
 from .models import Model, StableClassifier, StableImageNet
 from .preprocessing import check_data_info, make_preprocess
-from .schemes import CONV_BLOCKS, DENSE_BLOCKS
-
-ARCHITECTURES = tuple(DENSE_BLOCKS)
+from .schemes import ARCHITECTURES, CONV_BLOCKS, DENSE_BLOCKS
 
 
 def _check_arch(arch: str) -> str:
-    if arch not in DENSE_BLOCKS:
-        raise ConfigError(f"unknown architecture {arch!r}; choose one of {list(ARCHITECTURES)}")
-    return arch
+    return choice("architecture", arch, ARCHITECTURES)
 
 
 def build_block(
@@ -38,7 +36,7 @@ def build_block(
 def build_model(
     arch: str, input_shape: Sequence[int], num_classes: int, width: int | Sequence[int],
     depth: int | Sequence[int], T: float, activation: str = "tanh", bias: str = "scalar",
-    gamma: float = 2e-4, opening: str = "pad", memory: str = "store",
+    gamma: float = DEFAULT_GAMMA, opening: str = "pad", memory: str = "store",
     checkpoint: int | None = None, reversible: bool = False, init: str = "smooth",
     standardize: str = "none", data_info: dict[str, Any] | None = None,
 ) -> Model:

@@ -1,11 +1,13 @@
-"""The paper's five schemes, dense and convolutional, as thin named blocks.
+"""The paper's five architectures, dense and convolutional, as thin named blocks.
 
 Each is a :class:`~stablenet.blocks.StableBlock` with a fixed choice of layer function,
-parametrisation and integrator (PAPER.md section 3); ``SCHEMES`` is that table, so a new
+parametrisation and integrator (Haber & Ruthotto 2018, arXiv 1705.03341; Ruthotto & Haber,
+JMIV 2020; docs/theory.md 3); ``ARCH_TABLE`` is that table, keyed by the architecture's
+name (``arch``, the ``--arch`` of the command line), so a new
 combination is a new row (or a direct ``StableBlock(...)`` call), not a new loop.
 
 ================  ===========================================  ============  =============
-scheme            update rule (h = T / N)                      integrator    stable for
+arch              update rule (h = T / N)                      integrator    stable for
 ================  ===========================================  ============  =============
 resnet            y+ = y + h s(K y + b)                        euler         Re l <= 0, small h
 antisymmetric     y+ = y + h s(1/2 (K - K^T - g I) y + b)      euler         any K, h small
@@ -22,34 +24,38 @@ from typing import Any
 from .activations import ActivationLike
 from .blocks import Init, StableBlock
 from .integrators import ForwardEuler, Leapfrog, Verlet
-from .layers import Antisymmetric, Conv, Dense, Gradient, Hamiltonian, Plain
+from .layers import DEFAULT_GAMMA, Antisymmetric, Conv, Dense, Gradient, Hamiltonian, Plain
 
-# scheme -> (layer function, integrator, antisymmetric parametrisation?)
-SCHEMES: dict[str, tuple[type, type, bool]] = {
+# arch -> (layer function, integrator, antisymmetric parametrisation?)
+ARCH_TABLE: dict[str, tuple[type, type, bool]] = {
     "resnet": (Plain, ForwardEuler, False),
     "antisymmetric": (Plain, ForwardEuler, True),
     "hamiltonian": (Hamiltonian, Verlet, False),
     "leapfrog": (Gradient, Leapfrog, False),
     "parabolic": (Gradient, ForwardEuler, False),
 }
+#: the architectures' names, in the table's order (``--arch``, ``build_model(arch=...)``)
+ARCHITECTURES: tuple[str, ...] = tuple(ARCH_TABLE)
+SCHEMES = ARCH_TABLE  # the old name, still read by memory/modes.py (to go with that import)
 
 
-class SchemeBlock(StableBlock):
-    """A StableBlock built from a row of ``SCHEMES`` (set by the subclass).
+class ArchBlock(StableBlock):
+    """A StableBlock built from the row ``ARCH_TABLE[arch]`` (``arch`` set by the subclass).
 
     ``memory`` / ``checkpoint=k`` / ``reversible=True`` choose what backward keeps (see
     :meth:`StableBlock.set_memory`); ``reversible`` only for hamiltonian and leapfrog.
     """
 
-    scheme = ""
+    arch = ""
     operator_type: type = Dense
 
     def __init__(
         self, width: int, depth: int, T: float, activation: ActivationLike = "tanh",
-        bias: str = "scalar", init: Init = None, *, gamma: float = 2e-4, memory: str = "store",
-        checkpoint: int | None = None, reversible: bool = False, **operator_kwargs: Any,
+        bias: str = "scalar", init: Init = None, *, gamma: float = DEFAULT_GAMMA,
+        memory: str = "store", checkpoint: int | None = None, reversible: bool = False,
+        **operator_kwargs: Any,
     ) -> None:
-        field_type, integrator_type, antisym = SCHEMES[self.scheme]
+        field_type, integrator_type, antisym = ARCH_TABLE[self.arch]
         operator = self.operator_type(width, **operator_kwargs)
         super().__init__(
             field_type(operator, activation), integrator_type(), depth, T,
@@ -58,62 +64,57 @@ class SchemeBlock(StableBlock):
         )
 
 
-class ResNet(SchemeBlock):
-    """Forward Euler ResNet (PAPER.md 3.1): y_{j+1} = y_j + h sigma(K_j y_j + b_j).
+class ResNet(ArchBlock):
+    """Forward Euler ResNet (docs/theory.md 3.1): y_{j+1} = y_j + h sigma(K_j y_j + b_j).
 
     Stable only if Re(lambda(K_j)) <= 0 and |1 + h lambda| <= 1; may explode or vanish.
     """
 
-    scheme = "resnet"
+    arch = "resnet"
 
 
-class AntisymmetricResNet(SchemeBlock):
-    """Antisymmetric ResNet (PAPER.md 3.2, eq. 4.12), forward Euler on
+class AntisymmetricResNet(ArchBlock):
+    """Antisymmetric ResNet (Haber & Ruthotto 2018, eq. 4.12;
+    docs/theory.md 3.2), forward Euler on
     y_{j+1} = y_j + h sigma(1/2 (K_j - K_j^T - gamma I) y_j + b_j).
 
     The operator's eigenvalues have real part -gamma/2 for any K: no growth, no decay
     beyond the small damping that makes forward Euler stable.
     """
 
-    scheme = "antisymmetric"
-
-    def __init__(
-        self, width: int, depth: int, T: float, gamma: float = 2e-4,
-        activation: ActivationLike = "tanh", bias: str = "scalar", init: Init = None,
-        **operator_kwargs: Any,
-    ) -> None:
-        super().__init__(width, depth, T, activation, bias, init, gamma=gamma, **operator_kwargs)
+    arch = "antisymmetric"
 
 
-class HamiltonianNet(SchemeBlock):
-    """Hamiltonian network, Verlet (PAPER.md 3.3), z_0 = 0:
+class HamiltonianNet(ArchBlock):
+    """Hamiltonian network, Verlet (Haber & Ruthotto 2018; docs/theory.md 3.3), z_0 = 0:
     z_{j+1} = z_j - h sigma(K_j^T y_j + b_j),  y_{j+1} = y_j + h sigma(K_j z_{j+1} + b_j).
 
     Purely imaginary Jacobian spectrum for any K; exactly invertible. ``forward`` returns
     y_N; ``forward(x, return_state=True)`` also returns ``(z_N, y_N)``.
     """
 
-    scheme = "hamiltonian"
+    arch = "hamiltonian"
 
 
-class LeapfrogNet(SchemeBlock):
-    """Second-order network, leapfrog (PAPER.md 3.4), y_{-1} = y_0:
+class LeapfrogNet(ArchBlock):
+    """Second-order network, leapfrog (Haber & Ruthotto 2018; docs/theory.md 3.4), y_{-1} = y_0:
     y_{j+1} = 2 y_j - y_{j-1} - h^2 K_j^T sigma(K_j y_j + b_j).
 
     The force has a symmetric negative semi-definite Jacobian for any K: the network
     oscillates rather than grows; exactly invertible.
     """
 
-    scheme = "leapfrog"
+    arch = "leapfrog"
 
 
-class ParabolicResNet(SchemeBlock):
-    """Parabolic network (PAPER.md 3.5): y_{j+1} = y_j - h K_j^T sigma(K_j y_j + b_j).
+class ParabolicResNet(ArchBlock):
+    """Parabolic network (Ruthotto & Haber, JMIV 2020; docs/theory.md 3.5):
+    y_{j+1} = y_j - h K_j^T sigma(K_j y_j + b_j).
 
     Symmetric negative semi-definite Jacobian for any K: stable (smoothing) for small h.
     """
 
-    scheme = "parabolic"
+    arch = "parabolic"
 
 
 class _ConvMixin:

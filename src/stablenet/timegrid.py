@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from .checks import nonnegative_int, nonnegative_real, positive_int
 from .errors import ConfigError, ConfigTypeError
 
 
@@ -62,13 +63,8 @@ class Smooth:
     name = "smooth"
 
     def __init__(self, modes: int = 2, amplitude: float = 0.1) -> None:
-        if isinstance(modes, bool) or not isinstance(modes, int) or modes < 0:
-            raise ConfigError(f"modes must be an integer >= 0, got {modes!r}")
-        if isinstance(amplitude, bool) or not isinstance(amplitude, (int, float)):
-            raise ConfigTypeError(f"amplitude must be a number, got {amplitude!r}")
-        if not math.isfinite(amplitude) or amplitude < 0:
-            raise ConfigError(f"amplitude must be finite and >= 0, got {amplitude}")
-        self.modes, self.amplitude = modes, float(amplitude)
+        self.modes = nonnegative_int("modes", modes)
+        self.amplitude = nonnegative_real("amplitude", amplitude)
 
     def sample(self, depth: int, T: float, shape: Sequence[int], std: float) -> Tensor:
         coeffs = torch.randn(self.modes + 1, *shape, dtype=torch.float64) * std  # K_0 .. K_m
@@ -143,8 +139,7 @@ def interpolate_in_time(theta: Tensor, new_depth: int) -> Tensor:
     For M = 2N: theta'_{2j} = theta_j, theta'_{2j+1} = (theta_j + theta_{j+1}) / 2 and
     theta'_{2N-1} = theta_{N-1}.
     """
-    if isinstance(new_depth, bool) or not isinstance(new_depth, int) or new_depth < 1:
-        raise ConfigError(f"new_depth must be a positive integer, got {new_depth!r}")
+    positive_int("new_depth", new_depth)
     n = theta.shape[0]
     s = torch.arange(new_depth, dtype=torch.float64) * (n / new_depth)  # s_i / h, old units
     j = s.floor().long().clamp(max=n - 1)

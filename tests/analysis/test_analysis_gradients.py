@@ -1,4 +1,4 @@
-"""gradient_norms(): against autograd on direct transcriptions of PAPER.md 3 with probes."""
+"""gradient_norms(): against autograd on direct transcriptions of docs/theory.md 3 with probes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ SCHEMES = ["resnet", "antisymmetric", "hamiltonian", "leapfrog", "parabolic"]
 
 def transcription(arch: str, K: torch.Tensor, b: torch.Tensor, h: float, x: torch.Tensor,
                   probes: list[torch.Tensor]) -> torch.Tensor:
-    """Y_N of PAPER.md 3.1-3.5 (rows: K y -> y @ K.T), with probes[j] added to Y_j.
+    """Y_N of docs/theory.md 3.1-3.5 (rows: K y -> y @ K.T), with probes[j] added to Y_j.
 
     K is the applied weight (for the antisymmetric net: 1/2 (K - K^T - gamma I)).
     dL/dprobes[j] at probes = 0 is dL/dY_j with Y_j a variable wherever the loop uses it.

@@ -11,7 +11,7 @@ from stablenet.analysis import spectra
 from stablenet.analysis.linalg import arnoldi_eigvals
 from stablenet.analysis.network import analysis_copy, iterate_states
 
-# PAPER.md Example 1
+# Example 1 of Haber & Ruthotto 2018
 K_PLUS = [[2.0, -2.0], [0.0, 2.0]]
 K_MINUS = [[-2.0, 0.0], [2.0, -2.0]]
 K_ZERO = [[0.0, -1.0], [1.0, 0.0]]
@@ -88,7 +88,7 @@ def test_hamiltonian_data_jacobian_matches_transcription_and_is_imaginary(float6
     spec = spectra(block, x)
     K, b = block.K.detach(), block.b.detach()
     h, y, z = block.h, x.clone(), torch.zeros_like(x)
-    for j in range(5):  # PAPER.md 3.3, column form transposed to rows
+    for j in range(5):  # docs/theory.md 3.3, column form transposed to rows
         for s in range(4):
             Dz = torch.diag(1 - torch.tanh(K[j] @ z[s] + b[j]) ** 2)
             Dy = torch.diag(1 - torch.tanh(K[j].T @ y[s] + b[j]) ** 2)

@@ -1,4 +1,4 @@
-"""Issue 5: every user mistake gives exit code 2 and a clear message, never a traceback."""
+"""Every user mistake gives exit code 2 and a clear message, never a traceback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The paper's generators: sizes, balance, determinism and the geometry of PAPER.md 6."""
+"""The paper's generators: sizes, balance, determinism and the geometry of docs/theory.md 7."""
 
 from __future__ import annotations
 

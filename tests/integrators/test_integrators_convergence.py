@@ -7,7 +7,7 @@ constant-in-time weights, zero bias), h = T / N halving from N = 16 to 256.
 
 The step rules of Verlet and leapfrog have the declared order 2 when started from
 consistent second-order data (z_0 = z(-h/2) for the staggered Verlet, y_{-1} = y(-h) for
-leapfrog). The networks of PAPER.md 3.3 / 3.4, however, start from z_0 = 0 and
+leapfrog). The networks of docs/theory.md 3.3 / 3.4, however, start from z_0 = 0 and
 y_{-1} = y_0: that start is an O(h) error in the initial (half-step) velocity, so the
 blocks as specified converge with global order 1 to the solution with zero initial
 velocity. Both facts are tested.

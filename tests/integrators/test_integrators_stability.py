@@ -1,4 +1,4 @@
-"""Stability regions (PAPER.md 2): the margins, and that they predict the linear dynamics."""
+"""Stability regions (docs/theory.md 2): the margins, and that they predict the linear dynamics."""
 
 from __future__ import annotations
 

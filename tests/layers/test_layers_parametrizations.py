@@ -1,4 +1,4 @@
-"""Free and antisymmetric parametrisations of K (PAPER.md 3.2, 3.6)."""
+"""Free and antisymmetric parametrisations of K (docs/theory.md 3.2, 3.6)."""
 
 from __future__ import annotations
 

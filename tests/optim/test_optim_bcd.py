@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from stablenet import ConfigError, DataError, build_model
 from stablenet.data import swissroll
 from stablenet.errors import ConfigTypeError
+from stablenet.objective import regularization
 from stablenet.optim import BlockCoordinateDescent
-from stablenet.train.regularizers import regularization
 
 KEYS = {"loss": float, "accuracy": float, "classifier_cg_iters": int, "network_cg_iters": int,
         "function_evals": int}

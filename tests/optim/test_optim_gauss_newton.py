@@ -8,14 +8,14 @@ import torch.nn.functional as F
 from torch.func import jacrev
 
 from stablenet import build_model
+from stablenet.objective import regularization
 from stablenet.optim import (
     NetworkProblem,
     gauss_newton_operator,
     network_gauss_newton,
     network_gradient,
 )
-from stablenet.optim.objective import frozen_batch_norm_stats
-from stablenet.train.regularizers import regularization
+from stablenet.optim.functional import frozen_batch_norm_stats
 
 ALPHA, BETA = 0.3, 0.1
 

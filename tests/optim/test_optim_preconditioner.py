@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from stablenet import ConfigError, ResNet
+from stablenet.objective import smoothness
 from stablenet.optim import (
     neumann_laplacian_eigen,
     time_smoothness_apply,
     time_smoothness_solve,
 )
-from stablenet.train.regularizers import smoothness
 
 
 def _dense(n: int, alpha: float, h: float, shift: float) -> torch.Tensor:

@@ -9,10 +9,10 @@ import torch
 
 import stablenet as sn
 from stablenet.data import ellipses
+from stablenet.objective import objective
 from stablenet.timemetric import TimeMetric, dct, idct
 from stablenet.train.config import TrainConfig
 from stablenet.train.metric import MetricLBFGS, time_metrics
-from stablenet.train.objective import objective
 from stablenet.train.optimizers import make_stepper
 
 

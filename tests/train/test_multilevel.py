@@ -1,4 +1,4 @@
-"""Multilevel prolongation (PAPER.md 4): piecewise-linear interpolation in time at fixed T."""
+"""Multilevel prolongation (docs/theory.md 4): piecewise-linear interpolation in time at fixed T."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from stablenet.train import objective, regularization, smoothness, weight_decay
 
 @torch.no_grad()
 def _direct(model, alpha: float, beta: float) -> float:
-    """Transcription of PAPER.md 4 with explicit loops."""
+    """Transcription of docs/theory.md 4 with explicit loops."""
     total = 0.0
     for block in model.blocks:
         h = block.T / block.depth

@@ -1,4 +1,4 @@
-"""Issue 5 in the library: checkpoint errors, divergence caught, atomic writes, signals."""
+"""Robustness in the library: checkpoint errors, divergence caught, atomic writes, signals."""
 
 from __future__ import annotations
 

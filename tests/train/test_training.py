@@ -67,8 +67,14 @@ def test_float64_on_request():
 
 
 def test_bcd_optimizer_plugs_into_the_loop():
-    result = train(tiny(optimizer="bcd", levels=1, epochs=2, batch_size=60))
-    assert result.metrics["history"][-1]["train_loss"] > 0
+    """BCD trains through the loop: measured (seed 0, every CPU kernel set) the epoch's mean
+    training loss falls 0.466 -> 0.18-0.19, the validation loss 0.679 -> 0.30-0.40 and the
+    validation accuracy 0.625 -> 0.90 (chance 0.5); the bounds leave wide margins."""
+    h = train(tiny(optimizer="bcd", levels=1, epochs=2, batch_size=60)).metrics["history"]
+    start, first, last = h[0], h[1], h[2]
+    assert last["train_loss"] < 0.6 * first["train_loss"]
+    assert last["val_loss"] < 0.75 * start["val_loss"]
+    assert max(r["val_accuracy"] for r in h) >= 0.8 > start["val_accuracy"]
 
 
 def test_memory_mode_passes_through(tmp_path):

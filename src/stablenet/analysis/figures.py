@@ -13,31 +13,23 @@ from typing import Any
 
 import torch
 
-from ..plots import save_figure
+from ..interfaces import Integrator
+from ..plotting import pyplot, save_figure
 from .gradients import GradientNorms
 from .margins import BlockMargins
 from .sensitivity import Sensitivity
 from .spectra import BlockSpectrum
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _grid(n_panels: int, width: float = 5.0, height: float = 4.0, cols: int | None = None):
-    plt = _pyplot()
+    plt = pyplot()
     cols = cols or n_panels
     rows = (n_panels + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
     return plt, fig, axes.flatten()
 
 
-def draw_region(ax: Any, integrator: Any, box: tuple[float, float, float, float]) -> None:
+def draw_region(ax: Any, integrator: Integrator, box: tuple[float, float, float, float]) -> None:
     """Shade {z = h lambda in box : integrator.stability_margin(z) >= 0}."""
     x0, x1, y0, y1 = box
     re = torch.linspace(x0, x1, 400, dtype=torch.float64)

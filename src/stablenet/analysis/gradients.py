@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..blocks import StableBlock
+from ..interfaces import StableModel
 from .network import (
     DEVICE,
     DTYPE,
@@ -78,7 +79,7 @@ def _norm(grad: Tensor | None, like: Tensor) -> Tensor:
     return _zero_if_none(grad, like).norm()
 
 
-def output_grads(model: nn.Module, x: Tensor, labels: Tensor) -> list[Tensor]:
+def output_grads(model: StableModel, x: Tensor, labels: Tensor) -> list[Tensor]:
     """dL/dY_N of every block for L = mean cross-entropy(model(x), labels)."""
     outputs: dict[int, Tensor] = {}
     hooks = [

@@ -3,7 +3,7 @@
 For layer j with first-order eigenvalues lambda (see :meth:`BlockSpectrum.system`) the
 margin is ``min_lambda integrator.stability_margin(h lambda)`` (>= 0 stable):
 
-* forward Euler (PAPER.md Lemma 1): 1 - max |1 + h lambda|;
+* forward Euler (Haber & Ruthotto 2018, Lemma 1): 1 - max |1 + h lambda|;
 * Verlet / leapfrog: 2 - h |lambda| for lambda on the imaginary axis, and -|Re(h lambda)|
   off it (those schemes are unstable for any eigenvalue off the axis).
 
@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..interfaces import Integrator
 from .spectra import BlockSpectrum, spectra
 
 TOL = 1e-8
@@ -80,12 +81,12 @@ class BlockMargins:
         return max(len(self.margins), math.ceil(self.T / h_ok * (1 - 1e-9)))
 
 
-def _margin_at(integrator: Any, hs: Tensor, lam: Tensor) -> Tensor:
+def _margin_at(integrator: Integrator, hs: Tensor, lam: Tensor) -> Tensor:
     """``[N]``: per layer, the min over its eigenvalues of the margin at step ``hs[layer]``."""
     return integrator.stability_margin(hs[:, None] * lam).min(dim=1).values
 
 
-def _max_stable_h(integrator: Any, h: float, lam: Tensor, tol: float) -> Tensor:
+def _max_stable_h(integrator: Integrator, h: float, lam: Tensor, tol: float) -> Tensor:
     """Per layer, the largest h' in [h / RANGE, h] with margin >= -tol (bisection in log h'),
     0 where even h / RANGE fails. The regions of the library's integrators are star-shaped
     about 0 along every ray (|1 + h lambda| <= 1 and h |lambda| <= 2), so bisection applies."""
@@ -101,7 +102,7 @@ def _max_stable_h(integrator: Any, h: float, lam: Tensor, tol: float) -> Tensor:
     return torch.where(feasible, best, torch.zeros_like(best))
 
 
-def region_is_imaginary_segment(integrator: Any) -> bool:
+def region_is_imaginary_segment(integrator: Integrator) -> bool:
     """True if the integrator's region contains no real h lambda near 0 but 0 +- i eps."""
     probe = torch.tensor([-1e-3, 1e-3, 1e-3j, -1e-3j], dtype=torch.complex128)
     margin = integrator.stability_margin(probe)

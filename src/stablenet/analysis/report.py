@@ -17,8 +17,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from torch import Tensor, nn
+from torch import Tensor
 
+from ..interfaces import Block, StableModel
 from .gradients import GradientNorms, gradient_norms
 from .margins import BlockMargins, block_margins, damping, instability_message
 from .network import is_block, stable_blocks
@@ -44,7 +45,7 @@ class Analysis:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def describe_block(block: nn.Module) -> dict[str, Any]:
+def describe_block(block: Block) -> dict[str, Any]:
     return {
         "class": type(block).__name__, "depth": block.depth, "T": block.T, "h": block.h,
         "width": block.width, "operator": block.operator.kind, "form": block.field.form,
@@ -57,7 +58,7 @@ def _as_list(value: Any) -> list:
 
 
 def analyze(
-    model: nn.Module, x: Tensor, labels: Tensor | None = None, *, data: str = "",
+    model: StableModel | Block, x: Tensor, labels: Tensor | None = None, *, data: str = "",
     spectra_samples: int = 8, seed: int = 0, threshold: float = THRESHOLD, **spectra_kwargs: Any,
 ) -> Analysis:
     """Run the four checks on every block of ``model`` (or on a block) at inputs ``x``."""

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from ..activations import identity
 from ..blocks import StableBlock
 from ..integrators import Leapfrog
+from ..interfaces import AnyField, Integrator, Weights
 from ..layers.fields import SecondOrder
 from .linalg import arnoldi_eigvals, jacobians, transpose_action
 from .network import (
@@ -63,7 +64,7 @@ class BlockSpectrum:
     weights: Tensor
     data: Tensor | None
     h: float
-    integrator: Any
+    integrator: Integrator
     form: str
     exact: bool
 
@@ -86,7 +87,7 @@ class BlockSpectrum:
         return lam
 
 
-def linear_field(field: Any) -> Any:
+def linear_field(field: AnyField) -> AnyField:
     """The same field with sigma = identity: its Jacobian is the layer's weight operator."""
     if isinstance(field, SecondOrder):
         return SecondOrder(linear_field(field.force))
@@ -95,7 +96,7 @@ def linear_field(field: Any) -> Any:
     return twin
 
 
-def layer_jacobians(field: Any, w: tuple[Tensor, Tensor], y: Tensor, z: Tensor | None) -> Tensor:
+def layer_jacobians(field: AnyField, w: Weights, y: Tensor, z: Tensor | None) -> Tensor:
     """``[S, m, m]``: the field's Jacobian at each point (y[s], z[s]); (y, z) ordering."""
     if not field.partitioned:
         return jacobians(lambda Y: field(w, Y), y)
@@ -105,7 +106,7 @@ def layer_jacobians(field: Any, w: tuple[Tensor, Tensor], y: Tensor, z: Tensor |
     return torch.cat([torch.cat([zero, A], dim=2), torch.cat([B, zero], dim=2)], dim=1)
 
 
-def layer_ritz(field: Any, w: tuple[Tensor, Tensor], y: Tensor, z: Tensor | None,
+def layer_ritz(field: AnyField, w: Weights, y: Tensor, z: Tensor | None,
                steps: int) -> Tensor:
     """``[steps]`` Ritz values of J^T at one point ``y, z: [1, *shape]`` (Arnoldi)."""
     if not field.partitioned:
@@ -121,7 +122,7 @@ def layer_ritz(field: Any, w: tuple[Tensor, Tensor], y: Tensor, z: Tensor | None
 
 
 def layer_eigvals(
-    field: Any, w: tuple[Tensor, Tensor], y: Tensor, z: Tensor | None, exact_max: int = 1024,
+    field: AnyField, w: Weights, y: Tensor, z: Tensor | None, exact_max: int = 1024,
     arnoldi_steps: int = 60,
 ) -> Tensor:
     """``[S, M]`` eigenvalues of the field's Jacobian at each of the S points (y[s], z[s]):

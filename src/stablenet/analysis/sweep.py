@@ -1,4 +1,4 @@
-"""The depth sweep: the paper's claim (PAPER.md section 2) as an experiment.
+"""The depth sweep: the paper's claim (Haber & Ruthotto 2018; docs/theory.md 2) as an experiment.
 
 For depths N at a fixed step h (so T = N h grows with N), every architecture starts from
 the same random weights, entries i.i.d. N(0, 1 / width) (the library's default scale),
@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..blocks import StableBlock
 from ..registry import ARCHITECTURES, build_block
 from .gradients import block_gradient_norms
 from .network import analysis_copy
@@ -63,7 +64,7 @@ def sweep_inputs(width: int, samples: int, seed: int) -> Tensor:
     return torch.randn(samples, width, generator=gen, dtype=torch.float64)
 
 
-def linear_prediction(block: Any, T: float) -> dict[str, float]:
+def linear_prediction(block: StableBlock, T: float) -> dict[str, float]:
     """rho(M)^N and exp(max Re(lambda) T) for layer 0 (exact for identity, constant K)."""
     rho = spectral_radius(step_matrix(block, 0))
     lam = block_spectrum(block).system("weights")[0]

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .figures import plot_depth_sweep
 from .sweep import summarise
 
 METRICS = {
@@ -68,8 +69,6 @@ def write_sweep(records: list[dict[str, Any]], params: dict[str, Any],
     written[0].write_text(sweep_markdown(records, params))
     written[1].write_text(json.dumps({"params": params, "records": records}, indent=1))
     if figures:
-        from .figures import plot_depth_sweep
-
         regimes = list(dict.fromkeys(r["regime"] for r in records))
         archs = list(dict.fromkeys(r["arch"] for r in records))
         pred = summarise(records, "predicted_discrete")

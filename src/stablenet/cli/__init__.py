@@ -14,6 +14,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from ..errors import UserError
 
 
@@ -29,8 +30,6 @@ def _command_modules() -> list:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="stablenet",
         description="Stable deep network architectures as discretised ODEs "

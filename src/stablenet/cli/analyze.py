@@ -8,7 +8,12 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CheckpointError, ConfigError, DataError
+from ..analysis import figures as fig
+from ..analysis.report import analyze, markdown, summary
+from ..checks import nonnegative_int, positive_int, positive_real
+from ..data import load_dataset
+from ..errors import CheckpointError, DataError
+from ..registry import load
 
 COMMAND = "analyze"
 HELP = ("stability report of a saved model (RUN_DIR or model.pt): eigenvalues and stability "
@@ -55,14 +60,10 @@ def model_path(path: str) -> Path:
 
 def load_inputs(args: argparse.Namespace, input_shape: tuple[int, ...]):
     """(x, labels or None, description) from --data, else random N(0, 1) inputs."""
-    if args.samples < 1 or args.spectra_samples < 1:
-        raise ConfigError("--samples and --spectra-samples must be positive")
     if args.data is None:
         gen = torch.Generator().manual_seed(args.seed)
         x = torch.randn((args.samples, *input_shape), generator=gen)
         return x, None, f"{args.samples} random N(0, 1) inputs (seed {args.seed}); no labels"
-    from ..data import load_dataset
-
     split = load_dataset(args.data, data_root=args.data_root, seed=args.seed)
     if tuple(split.input_shape) != tuple(input_shape):
         raise DataError(
@@ -74,10 +75,16 @@ def load_inputs(args: argparse.Namespace, input_shape: tuple[int, ...]):
             f"{n} validation samples of {split.name} (with labels)")
 
 
-def run(args: argparse.Namespace) -> int:
-    from .. import load
-    from ..analysis.report import analyze, markdown, summary
+def check_args(args: argparse.Namespace) -> None:
+    """ConfigError naming the first numeric flag with a bad value (checked here only)."""
+    for flag in ("samples", "spectra_samples", "image_size"):
+        positive_int("--" + flag.replace("_", "-"), getattr(args, flag))
+    positive_real("--threshold", args.threshold)
+    nonnegative_int("--seed", args.seed)
 
+
+def run(args: argparse.Namespace) -> int:
+    check_args(args)
     path = model_path(args.model)
     model = load(path)
     x, labels, described = load_inputs(args, tuple(model.config["input_shape"]))
@@ -96,8 +103,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_figures(result, out: Path) -> dict[str, str]:
-    from ..analysis import figures as fig
-
     fig.plot_eigenvalues(result.spectra, out / FIGURES["eigenvalues"])
     fig.plot_margins(result.margins_weights, result.margins_data, out / FIGURES["margins"])
     fig.plot_gradients(result.gradients, out / FIGURES["gradients"])

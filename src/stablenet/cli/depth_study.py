@@ -11,20 +11,28 @@ run's directory ``OUT/<table>/<problem>-<arch>-N<depth>/``. See
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import shlex
 import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+import torch
+
+from .. import __version__
+from ..checks import choice, positive_int, positive_real
+from ..io import ensure_writable_dir, save_text
+from ..registry import ARCHITECTURES
+from ..train.defaults import DEFAULTS_2D, PAPER_PROBLEMS
+from ..train.depth_report import figures, markdown
+from ..train.depth_study import DEPTHS, QUICK_DEPTHS, TABLES, run_study
 from ._common import int_list, plain_warnings, relative, say
 
 COMMAND = "depth-study"
 HELP = ("train every architecture with one fixed configuration at depths 16 ... 4096 (fixed T "
         "and fixed h): accuracy, time, gradient ratio, weight convergence vs N")
 
-PROBLEMS = ("ellipses", "swissroll", "peaks")
 
 
 def _names(text: str) -> list[str]:
@@ -32,13 +40,9 @@ def _names(text: str) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..registry import ARCHITECTURES
-    from ..train.defaults import DEFAULTS_2D
-    from ..train.depth_study import DEPTHS, TABLES
-
     p.add_argument("--out", type=Path, default=Path("depth-study"), help="output directory")
-    p.add_argument("--problems", type=_names, default=list(PROBLEMS),
-                   help="comma-separated subset of " + ",".join(PROBLEMS))
+    p.add_argument("--problems", type=_names, default=list(PAPER_PROBLEMS),
+                   help="comma-separated subset of " + ",".join(PAPER_PROBLEMS))
     p.add_argument("--archs", type=_names, default=list(ARCHITECTURES),
                    help="comma-separated subset of " + ",".join(ARCHITECTURES))
     p.add_argument("--depths", type=int_list, default=list(DEPTHS),
@@ -60,20 +64,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def settings(args: argparse.Namespace) -> tuple[list[int], float, dict[str, Any]]:
     """(depths, h, shared TrainConfig options) of the arguments, checked."""
-    from ..registry import ARCHITECTURES
-    from ..train.depth_study import QUICK_DEPTHS
-
-    bad = [x for x in args.problems if x not in PROBLEMS]
-    bad += [a for a in args.archs if a not in ARCHITECTURES]
-    if bad:
-        raise ConfigError(f"unknown problem(s) or architecture(s) {bad}; problems: "
-                          f"{list(PROBLEMS)}, architectures: {list(ARCHITECTURES)}")
+    for what, flag, values, table in (("problem", "--problems", args.problems, PAPER_PROBLEMS),
+                                      ("architecture", "--archs", args.archs, ARCHITECTURES),
+                                      ("table", "--tables", args.tables, TABLES)):
+        for value in values:
+            choice(what, value, table, flag)
     depths = sorted(set(QUICK_DEPTHS if args.quick else args.depths))
-    if min(depths) < 1:
-        raise ConfigError(f"--depths must be positive, got {depths}")
-    h = args.h if args.h is not None else args.T / 64
-    if not (args.T > 0 and h > 0):
-        raise ConfigError("--T and --h must be positive")
+    for depth in depths:
+        positive_int("--depths entries", depth)
+    positive_real("--T (the final time)", args.T)
+    h = positive_real("--h (the step size)", args.h) if args.h is not None else args.T / 64
     options: dict[str, Any] = {"seed": args.seed, "threads": 1}
     if args.optimizer is not None:
         options["optimizer"] = args.optimizer
@@ -95,15 +95,6 @@ def canonical_command(args: argparse.Namespace, depths: list[int], h: float) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    import torch
-
-    from .. import __version__
-    from ..io import ensure_writable_dir, save_text
-    from ..train.depth_report import figures, markdown
-    from ..train.depth_study import run_study
-
     depths, h, options = settings(args)
     out = ensure_writable_dir(args.out)
     rows: list[dict[str, Any]] = []

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from ..analysis.sweep import DEFAULT_DEPTHS, QUICK_DEPTHS, REGIMES, depth_sweep
+from ..analysis.sweep_report import write_sweep
+from ..checks import choice, positive_int, positive_real
 from ..errors import ConfigError
+from ..registry import ARCHITECTURES
 
 COMMAND = "depth-sweep"
 HELP = ("measure ||dL/dY_0|| / ||dL/dY_N|| and the forward sensitivity versus depth N at fixed "
@@ -18,15 +22,12 @@ def _int_list(text: str) -> list[int]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected integers separated by commas, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"depths must be positive integers, got {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one integer, got {text!r}")
     return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..analysis.sweep import DEFAULT_DEPTHS, REGIMES
-    from ..registry import ARCHITECTURES
-
     parser.add_argument("--out", required=True, help="output directory")
     default_depths = ",".join(map(str, DEFAULT_DEPTHS))
     parser.add_argument("--depths", type=_int_list, default=None,
@@ -45,20 +46,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> tuple[list[int], int, list[str], list[str]]:
-    from ..analysis.sweep import DEFAULT_DEPTHS, QUICK_DEPTHS, REGIMES
-    from ..registry import ARCHITECTURES
-
     depths = args.depths or list(QUICK_DEPTHS if args.quick else DEFAULT_DEPTHS)
     seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
     archs = [a.strip() for a in args.archs.split(",") if a.strip()]
     regimes = [r.strip() for r in args.regimes.split(",") if r.strip()]
-    for name, values, allowed in (("architecture", archs, ARCHITECTURES),
-                                  ("regime", regimes, tuple(REGIMES))):
-        bad = [v for v in values if v not in allowed]
-        if bad or not values:
-            raise ConfigError(f"unknown {name} {bad or values}; choose from {list(allowed)}")
-    if not (args.h > 0) or args.width < 1 or seeds < 1 or args.samples < 1:
-        raise ConfigError("--h must be > 0 and --width, --seeds, --samples positive integers")
+    for what, flag, values, allowed in (("architecture", "--archs", archs, ARCHITECTURES),
+                                        ("regime", "--regimes", regimes, tuple(REGIMES))):
+        if not values:
+            raise ConfigError(f"{flag} names no {what}; choose from {list(allowed)}")
+        for value in values:
+            choice(what, value, allowed, flag)
+    for depth in depths:
+        positive_int("--depths entries", depth)
+    positive_real("--h (the step size)", args.h)
+    positive_int("--width", args.width)
+    positive_int("--seeds", seeds)
+    positive_int("--samples", args.samples)
     return sorted(set(depths)), seeds, archs, regimes
 
 
@@ -73,9 +76,6 @@ def canonical_command(args: argparse.Namespace, depths: list[int], seeds: int,
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.sweep import depth_sweep
-    from ..analysis.sweep_report import write_sweep
-
     depths, seeds, archs, regimes = _check(args)
     records = depth_sweep(depths, args.h, args.width, seeds, args.samples, archs, regimes,
                           progress=lambda line: print(line, flush=True))

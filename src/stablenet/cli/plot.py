@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..train.figures import plot_run
 from ._common import relative, say
 
 COMMAND = "plot"
@@ -19,8 +20,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..plots import plot_run
-
     paths = plot_run(args.run_dir, data_root=args.data_root)
     for path in paths:
         say(f"wrote {relative(path)}", args.quiet)

@@ -10,10 +10,13 @@ class, and ``label`` when DATA has labels (then the accuracy is printed). The sa
 from __future__ import annotations
 
 import argparse
+import warnings
 from collections import Counter
 from pathlib import Path
 
+from ..checks import positive_int
 from ..errors import ConfigError
+from ..inference import predict
 from ._common import plain_warnings, relative, say
 
 COMMAND = "predict"
@@ -42,13 +45,10 @@ def _check_out(out: Path, data: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference import predict
-
+    positive_int("--batch-size", args.batch_size)
     _check_out(args.out, Path(args.data))
     with plain_warnings():
         if args.quiet:
-            import warnings
-
             warnings.simplefilter("ignore")
         pred = predict(args.model, args.data, batch_size=args.batch_size)
     pred.to_csv(args.out)

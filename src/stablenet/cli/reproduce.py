@@ -18,14 +18,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
+import torch
+
+from .. import __version__
+from ..errors import ConfigError, DataError
+from ..io import ensure_writable_dir, save_text
 from ..registry import ARCHITECTURES
+from ..train import TrainConfig, train
+from ..train.defaults import PAPER_PROBLEMS
+from ..train.figures import decision_grid, plot_run
 from ._common import plain_warnings, relative, say
 
 COMMAND = "reproduce"
 HELP = "run the paper's experiments (2-D problems x architectures, MNIST) -> results.md"
 
-PROBLEMS = ("ellipses", "swissroll", "peaks")
 #: overrides of the 2-D defaults in --quick mode
 QUICK_2D: dict[str, Any] = dict(epochs=10)
 #: the MNIST experiment (full / quick); the rest comes from the image defaults. One torch
@@ -38,8 +44,8 @@ MNIST_QUICK: dict[str, Any] = dict(arch="hamiltonian", channels=[8, 16, 32], epo
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("results"), help="output directory")
     p.add_argument("--quick", action="store_true", help="a small version of every run")
-    p.add_argument("--problems", type=lambda s: s.split(","), default=list(PROBLEMS),
-                   help="comma-separated subset of " + ",".join(PROBLEMS))
+    p.add_argument("--problems", type=lambda s: s.split(","), default=list(PAPER_PROBLEMS),
+                   help="comma-separated subset of " + ",".join(PAPER_PROBLEMS))
     p.add_argument("--archs", type=lambda s: s.split(","), default=list(ARCHITECTURES),
                    help="comma-separated subset of " + ",".join(ARCHITECTURES))
     p.add_argument("--no-mnist", action="store_true", help="skip the MNIST experiment")
@@ -52,13 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def experiments(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
     """(run name, TrainConfig options) of the grid the arguments ask for."""
-    from ..errors import ConfigError
-
-    bad = [p for p in args.problems if p not in PROBLEMS]
+    bad = [p for p in args.problems if p not in PAPER_PROBLEMS]
     bad += [a for a in args.archs if a not in ARCHITECTURES]
     if bad:
         raise ConfigError(f"unknown problem(s) or architecture(s) {bad}; problems: "
-                          f"{list(PROBLEMS)}, architectures: {list(ARCHITECTURES)}")
+                          f"{list(PAPER_PROBLEMS)}, architectures: {list(ARCHITECTURES)}")
     runs = []
     for problem in args.problems:
         for arch in args.archs:
@@ -76,10 +80,6 @@ def experiments(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import ensure_writable_dir
-    from ..train import TrainConfig, train
-    from ..train.setup import load_data
-
     out = ensure_writable_dir(args.out)
     runs, rows, figures, start = experiments(args), [], [], time.perf_counter()
     with plain_warnings():
@@ -94,15 +94,11 @@ def run(args: argparse.Namespace) -> int:
                 continue
             rows.append({"name": name, **result.metrics})
             if not args.no_plots:
-                from ..plots import plot_run
-
-                plot_run(out / name, model=result.model)
+                plot_run(out / name, model=result.model, split=result.split)
                 if result.metrics["model_config"]["input_shape"] == [2]:
-                    figures.append((name, result.model, load_data(TrainConfig(**opts))))
+                    figures.append((name, result.model, result.split))
             write_results(out, rows, args, time.perf_counter() - start)
     if figures:
-        from ..plots import decision_grid
-
         decision_grid(figures, out / "decision_regions.png")
     path = write_results(out, rows, args, time.perf_counter() - start)
     say(f"wrote {relative(path)}", args.quiet)
@@ -112,11 +108,6 @@ def run(args: argparse.Namespace) -> int:
 def write_results(out: Path, rows: list[dict[str, Any]], args: argparse.Namespace,
                   seconds: float) -> Path:
     """Write ``out/results.md``: how it was made, then one row per run."""
-    import torch
-
-    from .. import __version__
-    from ..io import save_text
-
     command = "stablenet reproduce" + (" --quick" if args.quick else "") + f" --out {args.out}"
     lines = [
         "# stablenet reproduce: results", "",

@@ -9,14 +9,32 @@ DIR/metrics.json and DIR/figures/ at the end.
 from __future__ import annotations
 
 import argparse
+import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 from ..activations import ACTIVATIONS
-from ..errors import CheckpointError, ConfigError
+from ..blocks import BIAS_MODES
+from ..errors import ConfigError
+from ..io import ensure_writable_dir
+from ..layers import DEFAULT_GAMMA
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
-from ..train.defaults import BIASES, DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
+from ..train import (
+    TrainConfig,
+    TrainingInterrupted,
+    TrainResult,
+    check,
+    load_checkpoint,
+    resolve,
+    train,
+)
+from ..train.checkpoint import check_resume_options
+from ..train.defaults import DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
+from ..train.distributed import is_main_process
+from ..train.figures import plot_run
+from ..train.setup import build, load_data
 from ._common import int_list, plain_warnings, relative, say
 
 COMMAND = "train"
@@ -33,10 +51,11 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "levels": dict(type=int, help="multilevel training: levels L (depth doubles per level)"),
     "alpha": dict(type=float, help="time-smoothness weight of R_theta"),
     "beta": dict(type=float, help="classifier weight decay"),
-    "gamma": dict(type=float, help="damping of the antisymmetric network (default 2e-4)"),
+    "gamma": dict(type=float, help="damping of the antisymmetric network (default "
+                  f"{DEFAULT_GAMMA:g})"),
     "activation": dict(choices=tuple(ACTIVATIONS), help="activation sigma (default tanh)"),
     "opening": dict(choices=OPENINGS, help="dense input layer: zero padding or linear"),
-    "bias": dict(choices=BIASES, help="one bias per layer (scalar) or per feature"),
+    "bias": dict(choices=BIAS_MODES, help="one bias per layer (scalar) or per feature"),
     "optimizer": dict(choices=OPTIMIZERS, help="optimizer (2-D default lbfgs, else adam)"),
     "lr": dict(type=float, help="learning rate"),
     "momentum": dict(type=float, help="SGD momentum (default 0.9)"),
@@ -102,23 +121,21 @@ def given_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import TrainConfig, TrainingInterrupted, train
-
     with plain_warnings():
         _quiet_unless_main_process(args)
         out = _out_dir(args)
         options = given_options(args)
         if args.resume is not None:
-            _check_resume_flags(args.resume, options)
-            config = None
+            config = None  # the checkpoint's, read once by train(); the flags must agree
         else:
             if args.dataset is None:
                 raise ConfigError("--dataset is required (or --resume DIR to continue a run)")
             config = TrainConfig(**options)
         if args.dry_run:
-            return _dry_run(config, out, args)
+            return _dry_run(config, out, args, options)
         try:
             result = train(config, out, resume=args.resume is not None, overwrite=args.overwrite,
+                           expect=options if args.resume is not None else None,
                            progress=not args.quiet, callback=_stopper(args.stop_after_epochs),
                            device=args.device)
         except TrainingInterrupted as exc:
@@ -131,10 +148,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _quiet_unless_main_process(args: argparse.Namespace) -> None:
     """Under torchrun, ranks other than 0 print no progress or warnings and draw no figures."""
-    import warnings
-
-    from ..train.distributed import is_main_process
-
     if not is_main_process():
         args.quiet, args.no_plots = True, True
         warnings.simplefilter("ignore")
@@ -152,21 +165,6 @@ def _out_dir(args: argparse.Namespace) -> Path:
     return Path("runs") / f"{name}-{args.arch or 'hamiltonian'}"
 
 
-def _check_resume_flags(run_dir: Path, options: dict[str, Any]) -> None:
-    from ..train import load_checkpoint
-
-    path = run_dir / "checkpoint.pt"
-    saved = load_checkpoint(path)["config"]
-    for key, value in options.items():
-        if key != "device" and saved.get(key) != value:
-            flag = "--" + key.replace("_", "-")
-            raise CheckpointError(
-                f"{path} was written with {flag} {saved.get(key)!r} but {flag} {value!r} was "
-                f"given; a resumed run keeps its config (drop {flag}, or train anew in "
-                "another --out directory)"
-            )
-
-
 def _stopper(epochs: int | None):
     if epochs is None:
         return None
@@ -179,14 +177,11 @@ def _stopper(epochs: int | None):
     return callback
 
 
-def _dry_run(config, out: Path, args: argparse.Namespace) -> int:
-    import json
-
-    from ..io import ensure_writable_dir
-    from ..train import check, resolve
-    from ..train.setup import build, load_data
-
+def _dry_run(config: TrainConfig | None, out: Path, args: argparse.Namespace,
+             options: dict[str, Any]) -> int:
     if config is None:
+        path = out / "checkpoint.pt"
+        check_resume_options(load_checkpoint(path)["config"], options, path)
         say(f"would resume the run in {relative(out)}", args.quiet)
         return 0
     check(config)
@@ -200,7 +195,7 @@ def _dry_run(config, out: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(result, args: argparse.Namespace) -> None:
+def _report(result: TrainResult, args: argparse.Namespace) -> None:
     m, out = result.metrics, result.out
     say(f"val accuracy {m['val_accuracy']:.4f} (best {m['best_val_accuracy']:.4f} at level "
         f"{m['best_level'] + 1}, epoch {m['best_epoch']}), train accuracy "
@@ -210,8 +205,6 @@ def _report(result, args: argparse.Namespace) -> None:
         say(f"note: {m['verdict']}", args.quiet)
     say(f"wrote {relative(out / 'model.pt')} and {relative(out / 'metrics.json')}", args.quiet)
     if not args.no_plots:
-        from ..plots import plot_run
-
-        paths = plot_run(out, model=result.model)
+        paths = plot_run(out, model=result.model, split=result.split)
         if paths:
             say(f"figures in {relative(paths[0].parent)}/", args.quiet)

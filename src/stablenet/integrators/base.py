@@ -6,10 +6,10 @@ accuracy and whether its step is exactly invertible, and owns its stability regi
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
+
+from ..interfaces import AnyField, Weights
 
 State = tuple[Tensor, ...]
 
@@ -23,17 +23,17 @@ class Integrator:
     partitioned: bool = False  # needs a field with dy/dz
     state_names: tuple[str, ...] = ("y",)
 
-    def adapt(self, field: Any) -> Any:
+    def adapt(self, field: AnyField) -> AnyField:
         """The field this integrator will call (e.g. Verlet wraps a force as y'' = F(y))."""
         return field
 
     def init(self, y0: Tensor) -> State:
         raise NotImplementedError
 
-    def step(self, field: Any, w: Any, h: float, state: State) -> State:
+    def step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         raise NotImplementedError
 
-    def inverse_step(self, field: Any, w: Any, h: float, state: State) -> State:
+    def inverse_step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         raise TypeError(f"{self.name} is not invertible")
 
     def output(self, state: State) -> Tensor:

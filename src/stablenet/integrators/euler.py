@@ -1,17 +1,17 @@
 """Forward Euler: y_{j+1} = y_j + h f_j(y_j). Order 1, not invertible.
 
-Stability (PAPER.md Lemma 1): the linearised step is stable iff max_i |1 + h lambda_i| <= 1,
-the disc of radius 1 about -1; purely imaginary lambda lie outside it (|1 + i h w| > 1),
-which is why the antisymmetric network adds the damping -gamma/2.
+Stability (Haber & Ruthotto 2018, Lemma 1; docs/theory.md 2): the linearised step is
+stable iff max_i |1 + h lambda_i| <= 1, the disc of radius 1 about -1; purely imaginary
+lambda lie outside it (|1 + i h w| > 1), which is why the antisymmetric network adds the
+damping -gamma/2.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 
+from ..interfaces import AnyField, Weights
 from ..layers.fields import add_scaled
 from .base import Integrator, State
 
@@ -23,7 +23,7 @@ class ForwardEuler(Integrator):
     def init(self, y0: Tensor) -> State:
         return (y0,)
 
-    def step(self, field: Any, w: Any, h: float, state: State) -> State:
+    def step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         (y,) = state
         return (add_scaled(field, y, h, w, y),)  # y + h f(w, y), fused
 

@@ -13,11 +13,10 @@ For F with Jacobian -K^T D K (negative semi-definite) the first-order eigenvalue
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 
+from ..interfaces import AnyField, Weights
 from ..layers.fields import add_scaled
 from .base import Integrator, State
 from .verlet import imaginary_margin
@@ -32,11 +31,11 @@ class Leapfrog(Integrator):
     def init(self, y0: Tensor) -> State:
         return (y0, y0)
 
-    def step(self, field: Any, w: Any, h: float, state: State) -> State:
+    def step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         y_prev, y = state
         return (y, add_scaled(field, torch.lerp(y_prev, y, 2.0), h * h, w, y))
 
-    def inverse_step(self, field: Any, w: Any, h: float, state: State) -> State:
+    def inverse_step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         y, y_next = state
         return (add_scaled(field, torch.lerp(y_next, y, 2.0), h * h, w, y), y)
 

@@ -14,11 +14,10 @@ nonzero real part of either sign, since the map is volume preserving.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 
+from ..interfaces import AnyField, Weights
 from ..layers.fields import SecondOrder, add_scaled_dy, add_scaled_dz
 from .base import Integrator, State
 
@@ -39,18 +38,18 @@ class Verlet(Integrator):
     partitioned = True
     state_names = ("z", "y")
 
-    def adapt(self, field: Any) -> Any:
+    def adapt(self, field: AnyField) -> AnyField:
         return field if getattr(field, "partitioned", False) else SecondOrder(field)
 
     def init(self, y0: Tensor) -> State:
         return (torch.zeros_like(y0), y0)
 
-    def step(self, field: Any, w: Any, h: float, state: State) -> State:
+    def step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         z, y = state
         z = add_scaled_dz(field, z, h, w, y)  # z + h dz(w, y)
         return (z, add_scaled_dy(field, y, h, w, z))  # y + h dy(w, z_{j+1})
 
-    def inverse_step(self, field: Any, w: Any, h: float, state: State) -> State:
+    def inverse_step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         z, y = state
         y = add_scaled_dy(field, y, -h, w, z)  # y - h dy(w, z)
         return (add_scaled_dz(field, z, -h, w, y), y)  # z - h dz(w, y_j)

@@ -1,10 +1,10 @@
 """Layer functions: operators (dense, conv), parametrisations of K, and vector fields."""
 
-from .fields import FIELDS, Gradient, Hamiltonian, Plain, SecondOrder
-from .operators import OPERATORS, Conv, Dense
-from .parametrizations import Antisymmetric, Free
+from .fields import Gradient, Hamiltonian, Plain, SecondOrder
+from .operators import Conv, Dense
+from .parametrizations import DEFAULT_GAMMA, Antisymmetric, Free
 
 __all__ = [
-    "Antisymmetric", "Conv", "Dense", "FIELDS", "Free", "Gradient", "Hamiltonian",
-    "OPERATORS", "Plain", "SecondOrder",
+    "DEFAULT_GAMMA", "Antisymmetric", "Conv", "Dense", "Free", "Gradient", "Hamiltonian",
+    "Plain", "SecondOrder",
 ]

@@ -20,21 +20,18 @@ or negation kernels), and fall back to the plain call for any other callable.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 
 from ..activations import ActivationLike, activation_name, get_activation
-
-Weights = tuple[Tensor, Tensor]
+from ..interfaces import Field, Operator, PartitionedField, Weights
 
 
 class _Field:
     partitioned = False
     form = ""
 
-    def __init__(self, operator, activation: ActivationLike = "tanh") -> None:
+    def __init__(self, operator: Operator, activation: ActivationLike = "tanh") -> None:
         self.operator = operator
         self.activation_spec = activation
         self.sigma = get_activation(activation)
@@ -43,7 +40,7 @@ class _Field:
         return f"{type(self).__name__}({self.operator!r}, {activation_name(self.activation_spec)})"
 
 
-def add_scaled(field: Any, base: Tensor, alpha: float, w: Any, y: Tensor) -> Tensor:
+def add_scaled(field: Field, base: Tensor, alpha: float, w: Weights, y: Tensor) -> Tensor:
     """base + alpha f(w, y), fused where the field knows how."""
     fused = getattr(field, "add_scaled", None)
     if fused is not None:
@@ -51,7 +48,8 @@ def add_scaled(field: Any, base: Tensor, alpha: float, w: Any, y: Tensor) -> Ten
     return torch.add(base, field(w, y), alpha=alpha)
 
 
-def add_scaled_dy(field: Any, base: Tensor, alpha: float, w: Any, z: Tensor) -> Tensor:
+def add_scaled_dy(field: PartitionedField, base: Tensor, alpha: float, w: Weights,
+                  z: Tensor) -> Tensor:
     """base + alpha dy(w, z) of a partitioned field."""
     fused = getattr(field, "add_scaled_dy", None)
     if fused is not None:
@@ -59,7 +57,8 @@ def add_scaled_dy(field: Any, base: Tensor, alpha: float, w: Any, z: Tensor) -> 
     return torch.add(base, field.dy(w, z), alpha=alpha)
 
 
-def add_scaled_dz(field: Any, base: Tensor, alpha: float, w: Any, y: Tensor) -> Tensor:
+def add_scaled_dz(field: PartitionedField, base: Tensor, alpha: float, w: Weights,
+                  y: Tensor) -> Tensor:
     """base + alpha dz(w, y) of a partitioned field."""
     fused = getattr(field, "add_scaled_dz", None)
     if fused is not None:
@@ -132,7 +131,7 @@ class SecondOrder:
 
     partitioned = True
 
-    def __init__(self, force) -> None:
+    def __init__(self, force: Field) -> None:
         self.force = force
         self.operator = force.operator
         self.form = f"second_order({force.form})"
@@ -152,5 +151,3 @@ class SecondOrder:
     def __repr__(self) -> str:
         return f"SecondOrder({self.force!r})"
 
-
-FIELDS = {"plain": Plain, "gradient": Gradient, "hamiltonian": Hamiltonian}

@@ -5,8 +5,13 @@ and passes one slice ``K_j`` per step. Each operator knows how to apply K_j and 
 adjoint K_j^T, how to transpose a stacked weight (so that parametrisations such as
 1/2 (K - K^T) become one tensor expression over dim 0), and the identity weight.
 
+Every operator has a ``width``: the size of the dimension K_j acts on, the n features of
+a dense state ``[B, n]`` or the C channels of an image state ``[B, C, H, W]``
+(``Conv.channels``); the library uses "width" for that size in general and "channels"
+where only images are meant.
+
 Row (batch) convention: a batch Y of shape ``[B, n]`` is mapped to ``Y K^T``, i.e. each
-row y is mapped to K y exactly as in the column form of PAPER.md.
+row y is mapped to K y exactly as in the column form of the paper (docs/theory.md).
 """
 
 from __future__ import annotations
@@ -15,16 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..errors import ConfigError, ConfigTypeError
+from ..checks import positive_int
+from ..errors import ConfigError
 
-
-def check_positive_int(name: str, value: object) -> int:
-    """Return ``value`` if it is a positive int, else raise a clear error."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigTypeError(f"{name} must be a positive integer, got {value!r}")
-    if value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value}")
-    return value
+# the old name, still imported by memory/modes.py (to go when that module uses checks)
+check_positive_int = positive_int
 
 
 class Dense:
@@ -33,7 +33,7 @@ class Dense:
     kind = "dense"
 
     def __init__(self, width: int) -> None:
-        self.width = check_positive_int("width", width)
+        self.width = positive_int("width", width)
         self.weight_shape: tuple[int, ...] = (self.width, self.width)
         self.fan_in = self.width
 
@@ -85,19 +85,24 @@ class Conv:
     kind = "conv"
 
     def __init__(self, channels: int, kernel_size: int = 3) -> None:
-        self.width = check_positive_int("channels", channels)
-        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.channels = positive_int("channels", channels)
+        self.kernel_size = positive_int("kernel_size", kernel_size)
         if kernel_size % 2 == 0:
             raise ConfigError(f"kernel_size must be odd (same padding), got {kernel_size}")
         self.padding = kernel_size // 2
-        self.weight_shape = (self.width, self.width, kernel_size, kernel_size)
-        self.fan_in = self.width * kernel_size * kernel_size
+        self.weight_shape = (self.channels, self.channels, kernel_size, kernel_size)
+        self.fan_in = self.channels * kernel_size * kernel_size
+
+    @property
+    def width(self) -> int:
+        """The operator's ``width``, as every operator has one: here the channels C."""
+        return self.channels
 
     def bias_shape(self, mode: str) -> tuple[int, ...]:
-        return () if mode == "scalar" else (self.width,)
+        return () if mode == "scalar" else (self.channels,)
 
     def _bias(self, b: Tensor) -> Tensor:
-        return b.expand(self.width) if b.dim() == 0 else b
+        return b.expand(self.channels) if b.dim() == 0 else b
 
     def affine(self, K: Tensor, b: Tensor, y: Tensor) -> Tensor:
         return F.conv2d(y, K, self._bias(b), padding=self.padding)
@@ -119,18 +124,16 @@ class Conv:
     def identity(self, like: Tensor) -> Tensor:
         k = self.kernel_size
         eye = torch.zeros(self.weight_shape, dtype=like.dtype, device=like.device)
-        eye[:, :, k // 2, k // 2] = torch.eye(self.width, dtype=like.dtype, device=like.device)
+        eye[:, :, k // 2, k // 2] = torch.eye(self.channels, dtype=like.dtype, device=like.device)
         return eye
 
     def check_input(self, y: Tensor) -> None:
-        if y.dim() != 4 or y.shape[1] != self.width:
+        if y.dim() != 4 or y.shape[1] != self.channels:
             raise ConfigError(
-                f"convolutional block with {self.width} channels expects input "
-                f"[batch, {self.width}, H, W], got {tuple(y.shape)}"
+                f"convolutional block with {self.channels} channels expects input "
+                f"[batch, {self.channels}, H, W], got {tuple(y.shape)}"
             )
 
     def __repr__(self) -> str:
-        return f"Conv({self.width}, kernel_size={self.kernel_size})"
+        return f"Conv({self.channels}, kernel_size={self.kernel_size})"
 
-
-OPERATORS = {"dense": Dense, "conv": Conv}

@@ -1,7 +1,7 @@
 """How the free weights K map to the operator actually applied (one expression over dim 0).
 
 * :class:`Free`: the operator is K itself.
-* :class:`Antisymmetric`: the operator is 1/2 (K - K^T - gamma I) (PAPER.md eq. 4.12).
+* :class:`Antisymmetric`: the operator is 1/2 (K - K^T - gamma I) (Haber & Ruthotto 2018, eq. 4.12).
   K - K^T has a purely imaginary spectrum; the shift -gamma/2 moves it just inside the
   forward-Euler stability disc |1 + h lambda| <= 1. For convolutions K^T is the adjoint
   (transposed) convolution, so the same formula holds for the materialised operator.
@@ -12,11 +12,14 @@ loop over layers only sees ready-made weights.
 
 from __future__ import annotations
 
-import math
-
 from torch import Tensor
 
-from ..errors import ConfigError, ConfigTypeError
+from ..checks import nonnegative_real
+from ..interfaces import Operator
+
+DEFAULT_GAMMA = 2e-4
+"""The damping gamma of the antisymmetric network, the authors' value; every default of
+gamma in the library (blocks, models, training, the command line) is this constant."""
 
 
 class Free:
@@ -24,7 +27,7 @@ class Free:
 
     name = "free"
 
-    def __call__(self, K: Tensor, operator) -> Tensor:
+    def __call__(self, K: Tensor, operator: Operator) -> Tensor:
         return K
 
     def __repr__(self) -> str:
@@ -36,17 +39,12 @@ class Antisymmetric:
 
     name = "antisymmetric"
 
-    def __init__(self, gamma: float = 2e-4) -> None:
-        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)):
-            raise ConfigTypeError(f"gamma must be a number, got {gamma!r}")
-        if not math.isfinite(gamma) or gamma < 0:
-            raise ConfigError(
-                f"gamma must be a finite number >= 0 (the damping of the antisymmetric "
-                f"network; the authors use 2e-4), got {gamma}"
-            )
-        self.gamma = float(gamma)
+    def __init__(self, gamma: float = DEFAULT_GAMMA) -> None:
+        self.gamma = nonnegative_real(
+            f"gamma (the damping of the antisymmetric network; the authors use "
+            f"{DEFAULT_GAMMA:g})", gamma)
 
-    def __call__(self, K: Tensor, operator) -> Tensor:
+    def __call__(self, K: Tensor, operator: Operator) -> Tensor:
         return 0.5 * (K - operator.transpose(K)) - 0.5 * self.gamma * operator.identity(K)
 
     def __repr__(self) -> str:

@@ -1,4 +1,4 @@
-"""Second-order optimizers of the paper (PAPER.md section 5).
+"""Second-order optimizers of the paper (Haber & Ruthotto 2018, arXiv 1705.03341; docs/theory.md 5).
 
 * :class:`BlockCoordinateDescent`: alternate inexact Newton-CG on the classifier and
   Gauss-Newton-CG on the network, one outer iteration per mini-batch.

@@ -1,4 +1,5 @@
-"""Block coordinate descent (PAPER.md section 5): the paper's training algorithm.
+"""Block coordinate descent, the paper's training algorithm (Haber & Ruthotto 2018;
+docs/theory.md 5).
 
 One outer iteration on a mini-batch ``(x, y)`` minimises
 ``f = mean CE(model(x), y) + regularization(model, alpha, beta)`` alternately over
@@ -21,36 +22,21 @@ and batch-norm running statistics are updated once, by the feature pass.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ..errors import ConfigError, ConfigTypeError, DataError
+from ..checks import nonnegative_int, nonnegative_real, positive_int, positive_real
+from ..errors import ConfigError, DataError
+from ..interfaces import StableModel
+from .functional import check_model, frozen_batch_norm_stats, stored_graph, write_back
 from .gauss_newton import GaussNewtonStats, NetworkProblem, network_gauss_newton
 from .newton import classifier_newton
-from .objective import check_model, frozen_batch_norm_stats, stored_graph, write_back
 from .preconditioner import _neumann_eigen
 
 _TOTALS = ("steps", "function_evals", "gradient_evals", "classifier_cg_iters",
            "network_cg_iters")
-
-
-def _nonneg_float(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigTypeError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{name} must be finite and >= 0, got {value}")
-    return float(value)
-
-
-def _int_at_least(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigTypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-    return value
 
 
 class BlockCoordinateDescent:
@@ -72,31 +58,30 @@ class BlockCoordinateDescent:
     """
 
     def __init__(
-        self, model: nn.Module, alpha: float, beta: float, *, newton_iters: int = 3,
+        self, model: StableModel, alpha: float, beta: float, *, newton_iters: int = 3,
         cg_iters: int = 20, gn_iters: int = 2, curvature_subsample: int | None = None,
         seed: int = 0, cg_rtol: float = 0.1, shift: float = 1e-2, damping: float = 0.0,
         max_step: float | None = 1.0,
     ) -> None:
         check_model(model)
-        self.alpha, self.beta = _nonneg_float("alpha", alpha), _nonneg_float("beta", beta)
-        self.newton_iters = _int_at_least("newton_iters", newton_iters, 0)
-        self.cg_iters = _int_at_least("cg_iters", cg_iters, 1)
-        self.gn_iters = _int_at_least("gn_iters", gn_iters, 0)
+        self.alpha, self.beta = nonnegative_real("alpha", alpha), nonnegative_real("beta", beta)
+        self.newton_iters = nonnegative_int("newton_iters", newton_iters)
+        self.cg_iters = positive_int("cg_iters", cg_iters)
+        self.gn_iters = nonnegative_int("gn_iters", gn_iters)
         if curvature_subsample is not None:
-            _int_at_least("curvature_subsample", curvature_subsample, 1)
+            positive_int("curvature_subsample", curvature_subsample)
         self.curvature_subsample = curvature_subsample
-        self.cg_rtol = _nonneg_float("cg_rtol", cg_rtol)
-        self.shift = _nonneg_float("shift", shift)
-        if self.shift == 0:
-            raise ConfigError("shift must be positive (the preconditioner inverts alpha/h D^T D "
-                              "+ shift, which is singular for shift = 0)")
-        self.damping = _nonneg_float("damping", damping)
-        self.max_step = None if max_step is None else _nonneg_float("max_step", max_step)
-        self.seed = _int_at_least("seed", seed, 0)
+        self.cg_rtol = nonnegative_real("cg_rtol", cg_rtol)
+        self.shift = positive_real(
+            "shift (the preconditioner inverts alpha/h D^T D + shift, singular for shift = 0)",
+            shift)
+        self.damping = nonnegative_real("damping", damping)
+        self.max_step = None if max_step is None else nonnegative_real("max_step", max_step)
+        self.seed = nonnegative_int("seed", seed)
         self.generator = torch.Generator().manual_seed(self.seed)
         self.totals = dict.fromkeys(_TOTALS, 0)
 
-    def reset(self, model: nn.Module) -> None:
+    def reset(self, model: StableModel) -> None:
         """Optional after replacing the model's blocks: checks the model and drops the cached
         preconditioner bases (nothing else is cached; counters and generator are kept)."""
         check_model(model)
@@ -108,7 +93,7 @@ class BlockCoordinateDescent:
             return None
         return torch.randperm(batch, generator=self.generator)[:m]
 
-    def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
+    def step(self, model: StableModel, x: Tensor, y: Tensor) -> dict[str, Any]:
         """One outer iteration on the batch ``(x, y)``; updates ``model`` in place.
 
         Returns the objective ``loss`` (CE + R), ``cross_entropy``, ``accuracy`` (and the

@@ -8,7 +8,7 @@ With ``z(theta) = model(x)`` the logits and the classifier fixed, the network pr
 (J = dz/dtheta), applied matrix-free through the forward propagation: ``J^T u`` by reverse
 mode (``torch.func.vjp``) and ``J v`` as the vjp of ``u -> J^T u`` (see
 :func:`gauss_newton_operator`); ``Hess R v`` is the exact Hessian-vector product of
-``stablenet.train.regularizers.regularization``. Each step solves ``(G + lambda I) d = -g``
+``stablenet.objective.regularization``. Each step solves ``(G + lambda I) d = -g``
 by CG preconditioned with ``(alpha/h D^T D + shift)^{-1}`` on the stacked block weights
 (``shift^{-1}`` on the other network parameters), then an Armijo line search on the true
 objective.
@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 from torch.func import functional_call, grad, vjp
 
+from ..interfaces import StableModel
 from .cg import pcg
-from .linesearch import armijo
-from .objective import (
+from .functional import (
     SolverStats,
     accuracy,
     flatten,
@@ -34,6 +34,7 @@ from .objective import (
     split_parameters,
     unflatten,
 )
+from .linesearch import armijo
 from .preconditioner import time_smoothness_solve
 
 MatVec = Callable[[Tensor], Tensor]
@@ -45,7 +46,7 @@ class NetworkProblem:
     The parameter list is read from the model when the problem is made (one per step).
     """
 
-    def __init__(self, model: nn.Module, alpha: float, beta: float, x: Tensor, y: Tensor):
+    def __init__(self, model: StableModel, alpha: float, beta: float, x: Tensor, y: Tensor):
         self.model, self.alpha, self.x, self.y = model, alpha, x, y
         self.params, classifier = split_parameters(model)
         self.fixed = {k: v.detach() for k, v in classifier.items()}

@@ -23,8 +23,8 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, grad_and_value, vjp
 
 from .cg import pcg
+from .functional import SolverStats, flatten, unflatten, weight_decay_fn, write_back
 from .linesearch import armijo
-from .objective import SolverStats, flatten, unflatten, weight_decay_fn, write_back
 
 Objective = Callable[[Tensor], Tensor]
 
@@ -87,8 +87,8 @@ def newton_cg(
 
 
 def classifier_objective(
-    classifier: nn.Linear, features: Tensor, y: Tensor, beta: float
-) -> tuple[dict[str, Tensor], Callable[[Tensor, Tensor | None], Objective]]:
+    classifier: nn.Linear, beta: float
+) -> tuple[dict[str, Tensor], Callable[[Tensor, Tensor], Objective]]:
     """``(params, make)`` where ``make(features, y)`` is ``(W, mu) -> CE + weight decay``
     on those (fixed) features, as a function of the flat classifier vector."""
     params = {k: p for k, p in classifier.named_parameters() if p.requires_grad}
@@ -112,7 +112,7 @@ def classifier_newton(
     classifier's parameters in place. ``curvature_index`` selects the rows used for the
     Hessian products (all rows when None)."""
     features = features.detach()
-    params, make = classifier_objective(classifier, features, y, beta)
+    params, make = classifier_objective(classifier, beta)
     f = make(features, y)
     curvature = None
     if curvature_index is not None:

@@ -3,7 +3,7 @@
 D is the ``(N-1) x N`` forward difference in time (``(D theta)_j = theta_{j+1} - theta_j``),
 so ``alpha/h D^T D`` is the Hessian of the smoothness regulariser
 ``R_theta = alpha/(2h) sum_j |theta_{j+1} - theta_j|^2`` for every entry of the stacked
-weights (PAPER.md 4). ``D^T D`` is the 1-D discrete Laplacian with Neumann ends
+weights (docs/theory.md 4). ``D^T D`` is the 1-D discrete Laplacian with Neumann ends
 (tridiagonal ``[1, -1; -1, 2, -1; ...; -1, 1]``), diagonalised by the orthonormal DCT-II
 basis::
 
@@ -22,7 +22,7 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError
+from ..checks import positive_real
 
 
 @lru_cache(maxsize=32)
@@ -50,10 +50,7 @@ def neumann_laplacian_eigen(n: int, like: Tensor | None = None) -> tuple[Tensor,
 
 def time_smoothness_solve(v: Tensor, alpha: float, h: float, shift: float) -> Tensor:
     """``(alpha/h D^T D + shift I)^{-1} v`` along dim 0 of ``v`` (``[N, ...]``)."""
-    if not shift > 0:
-        raise ConfigError(
-            f"shift must be positive (alpha/h D^T D is singular on constants), got {shift}"
-        )
+    positive_real("shift (alpha/h D^T D is singular on constants)", shift)
     n = v.shape[0]
     q, lam = neumann_laplacian_eigen(n, like=v)
     flat = v.reshape(n, -1)

@@ -78,6 +78,20 @@ def check_same(saved: dict[str, Any], wanted: dict[str, Any], path: str | os.Pat
             )
 
 
+def check_resume_options(saved: dict[str, Any], given: dict[str, Any],
+                         path: str | os.PathLike) -> None:
+    """CheckpointError when an option ``given`` with ``--resume`` (other than ``device``,
+    which may move a run) differs from the ``saved`` config: a resumed run keeps its own."""
+    for key, value in given.items():
+        if key != "device" and saved.get(key) != value:
+            flag = "--" + key.replace("_", "-")
+            raise CheckpointError(
+                f"{path} was written with {flag} {saved.get(key)!r} but {flag} {value!r} was "
+                f"given; a resumed run keeps its config (drop {flag}, or train anew in "
+                "another --out directory)"
+            )
+
+
 def load_model_state(model: nn.Module, state: dict[str, Any], path: str | os.PathLike) -> None:
     """``model.load_state_dict(state)``, with a CheckpointError naming a differing tensor."""
     own = model.state_dict()

@@ -10,18 +10,19 @@ bad value. ``epochs`` counts epochs *per level* of multilevel training.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from ..activations import ACTIVATIONS
+from ..blocks import BIAS_MODES
+from ..checks import choice, integer, nonnegative_real, positive_real
 from ..errors import ConfigError, ConfigTypeError
+from ..layers import DEFAULT_GAMMA
 from ..models import OPENINGS
 from ..preprocessing import STANDARDIZE
 from ..registry import ARCHITECTURES
 from ..timegrid import INITS
 from .defaults import (
-    BIASES,
     DEFAULT_LR,
     DEFAULTS_2D,
     DEFAULTS_IMAGE,
@@ -66,7 +67,7 @@ class TrainConfig:
     levels: int | None = None
     alpha: float | None = None
     beta: float | None = None
-    gamma: float = 2e-4
+    gamma: float = DEFAULT_GAMMA
     init: str = "smooth"
     metric: str = "sobolev"
     activation: str = "tanh"
@@ -103,67 +104,52 @@ class TrainConfig:
         return cls(**data)
 
 
-def _choice(name: str, value: object, choices: tuple, flag: str) -> None:
-    if value is not None and value not in choices:
-        raise ConfigError(f"unknown {name} {value!r} for {flag}; choose one of {list(choices)}")
+#: the command-line flag of each option checked here (the name every message uses)
+FLAGS = {"T": "--T (the final time)", "checkpoint_segment": "--checkpoint"}
+#: options that are choices from a table: (what the value is, the table)
+CHOICES: dict[str, tuple[str, tuple]] = {
+    "arch": ("architecture", ARCHITECTURES), "activation": ("activation", tuple(ACTIVATIONS)),
+    "init": ("initialisation", tuple(INITS)), "metric": ("metric", METRICS),
+    "opening": ("opening", OPENINGS), "bias": ("bias", BIAS_MODES),
+    "optimizer": ("optimizer", OPTIMIZERS), "schedule": ("learning-rate schedule", SCHEDULES),
+    "device": ("device", DEVICES), "dtype": ("dtype", DTYPES), "memory": ("memory mode", MEMORY),
+    "standardize": ("standardization", STANDARDIZE),
+}
+#: integer options and their smallest allowed value
+INTEGERS = {"width": 1, "depth": 1, "levels": 1, "epochs": 1, "limit_train": 1,
+            "limit_val": 1, "batch_size": 0, "seed": 0, "threads": 0, "checkpoint_segment": 1}
+POSITIVE_REALS = ("T", "lr", "max_grad_norm")
+NONNEGATIVE_REALS = ("alpha", "beta", "gamma", "momentum")
 
 
-def _int(name: str, value: object, minimum: int = 1) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigTypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        kind = "positive" if minimum == 1 else f">= {minimum}"
-        raise ConfigError(f"{name} must be {kind}, got {value}")
-
-
-def _real(name: str, value: object, positive: bool = False) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigTypeError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be finite, got {value}")
-    if positive and value <= 0:
-        raise ConfigError(f"{name} must be positive, got {value}")
-    if value < 0:
-        raise ConfigError(f"{name} must be >= 0, got {value}")
+def flag(name: str) -> str:
+    """The command-line flag of the option ``name`` (``batch_size`` -> ``--batch-size``)."""
+    return FLAGS.get(name, "--" + name.replace("_", "-"))
 
 
 def check(config: TrainConfig) -> TrainConfig:
-    """Raise ConfigError / ConfigTypeError naming the first bad option; ``None`` is allowed."""
+    """Raise ConfigError / ConfigTypeError naming the first bad option by its flag; ``None``
+    is allowed. This is where every option of ``stablenet train`` is checked."""
     c = config
     if not isinstance(c.dataset, str) or not c.dataset.strip():
         raise ConfigError("--dataset must name a dataset or a .npz / .csv file")
-    _choice("architecture", c.arch, ARCHITECTURES, "--arch")
-    _choice("activation", c.activation, tuple(ACTIVATIONS), "--activation")
-    _choice("initialisation", c.init, tuple(INITS), "--init")
-    _choice("metric", c.metric, METRICS, "--metric")
-    _choice("opening", c.opening, OPENINGS, "--opening")
-    _choice("bias", c.bias, BIASES, "--bias")
-    _choice("optimizer", c.optimizer, OPTIMIZERS, "--optimizer")
-    _choice("learning-rate schedule", c.schedule, SCHEDULES, "--schedule")
-    _choice("device", c.device, DEVICES, "--device")
-    _choice("dtype", c.dtype, DTYPES, "--dtype")
-    _choice("memory mode", c.memory, MEMORY, "--memory")
-    _choice("standardization", c.standardize, STANDARDIZE, "--standardize")
-    for name in ("width", "depth", "levels", "epochs", "limit_train", "limit_val"):
-        _int(f"--{name.replace('_', '-')}", getattr(c, name))
-    _int("--batch-size", c.batch_size, minimum=0)
-    _int("--seed", c.seed, minimum=0)
-    _int("--threads", c.threads, minimum=0)
-    _int("--checkpoint", c.checkpoint_segment)
+    for name, (what, table) in CHOICES.items():
+        if getattr(c, name) is not None:
+            choice(what, getattr(c, name), table, flag(name))
+    for name, minimum in INTEGERS.items():
+        if getattr(c, name) is not None:
+            integer(flag(name), getattr(c, name), minimum)
     if c.channels is not None:
         if not isinstance(c.channels, (list, tuple)) or not c.channels:
             raise ConfigError(f"--channels must be a non-empty list of integers, got {c.channels}")
         for ch in c.channels:
-            _int("--channels entries", ch)
-    _real("--T (the final time)", c.T, positive=True)
-    _real("--lr", c.lr, positive=True)
-    _real("--max-grad-norm", c.max_grad_norm, positive=True)
-    for name in ("alpha", "beta", "gamma", "momentum"):
-        _real(f"--{name}", getattr(c, name))
+            integer("--channels entries", ch, 1)
+    for name in POSITIVE_REALS:
+        if getattr(c, name) is not None:
+            positive_real(flag(name), getattr(c, name))
+    for name in NONNEGATIVE_REALS:
+        if getattr(c, name) is not None:
+            nonnegative_real(flag(name), getattr(c, name))
     if c.momentum is not None and c.momentum >= 1:
         raise ConfigError(f"--momentum must be in [0, 1), got {c.momentum}")
     if c.compile is not None:
@@ -185,7 +171,7 @@ def _check_compile(c: TrainConfig) -> None:
     import torch._dynamo  # lazily: importing dynamo costs about a second
 
     backends = torch._dynamo.list_backends(exclude_tags=())
-    _choice("torch.compile backend", c.compile, tuple(backends), "--compile")
+    choice("torch.compile backend", c.compile, tuple(backends), "--compile")
 
 
 def dataset_kind(dataset: str, is_image: bool) -> str:

@@ -12,6 +12,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..plotting import pyplot, save_figure
+
 QUANTITIES = (
     ("val_accuracy", "best validation accuracy", lambda v: f"{100 * v:.1f}%"),
     ("seconds", "training time (s)", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}"),
@@ -56,9 +58,7 @@ def markdown(rows: list[dict[str, Any]], header: str = "") -> str:
 
 def figures(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     """``out/depth_study_<table>.png`` per table kind; returns the paths."""
-    from ..plots import _pyplot, save_figure  # matplotlib: an optional dependency
-
-    plt, paths = _pyplot(), []
+    plt, paths = pyplot(), []
     for table in dict.fromkeys(r["table"] for r in rows):
         sub = [r for r in rows if r["table"] == table]
         problems = list(dict.fromkeys(r["problem"] for r in sub))

@@ -33,7 +33,6 @@ from ..analysis import gradient_norms
 from ..errors import ConfigError
 from .api import train
 from .config import TrainConfig
-from .setup import load_data
 
 DEPTHS = (16, 64, 256, 1024, 4096)
 QUICK_DEPTHS = (16, 64, 256)
@@ -117,7 +116,7 @@ def _one(table: str, problem: str, arch: str, depth: int, T: float, options: dic
     start = time.perf_counter()
     result = train(config, run_dir, overwrite=True, progress=progress)
     seconds = time.perf_counter() - start
-    m, data = result.metrics, load_data(config)  # the paper's problems: generated, cheap
+    m, data = result.metrics, result.split  # the data the run trained on
     x_val, y_val = data.x_val.to(torch.float64), data.y_val
     return StudyRun(
         table=table, problem=problem, arch=arch, depth=depth, T=T,

@@ -47,8 +47,11 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..interfaces import StableModel
+from ..objective import Evaluation, evaluate
 from .config import TrainConfig
-from .objective import Evaluation, evaluate
+from .optimizers import Stepper
+from .signals import StopRequests
 
 ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 TIMEOUT_ENV = "STABLENET_DIST_TIMEOUT"
@@ -267,7 +270,7 @@ class Parallel:
                           "has no SyncBatchNorm on CPU), so the updates differ slightly from "
                           "one process on the global batch", RuntimeWarning, stacklevel=2)
 
-    def step(self, stepper: Any, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
+    def step(self, stepper: Stepper, model: StableModel, x: Tensor, y: Tensor) -> dict[str, Any]:
         """One data-parallel step on the global batch ``(x, y)``; metrics are global."""
         xr, yr, self.weight.value = self.local(x, y)
         ddp = self.wrap(model)
@@ -281,13 +284,12 @@ class Parallel:
         finally:
             if optimizer is not None:
                 stepper.optimizer = optimizer
-        count = int(out.get("count", yr.shape[0]))
-        right = out["correct"] if "correct" in out else round(float(out["accuracy"]) * count)
+        count, right = int(out["count"]), int(out["correct"])
         total, right, count = all_sum([float(out["loss"]) * count, right, count], self.comm)
         return {**out, "loss": total / count, "correct": int(right), "count": int(count)}
 
     def evaluate(self, model: nn.Module, x: Tensor, y: Tensor, batch_size: int) -> Evaluation:
-        """:func:`~stablenet.train.objective.evaluate` sharded over the ranks and reduced."""
+        """:func:`~stablenet.objective.evaluate` sharded over the ranks and reduced."""
         for buffer in model.buffers():  # e.g. batch-norm running statistics of rank 0
             dist.broadcast(buffer, 0)
         start, end = shard_bounds(int(x.shape[0]), self.rank, self.world)
@@ -297,7 +299,7 @@ class Parallel:
         n = int(n)
         return Evaluation(total / max(n, 1), right / max(n, 1), n)
 
-    def agree_stop(self, stop: Any) -> bool:
+    def agree_stop(self, stop: StopRequests) -> bool:
         """Whether any rank got a stop request (signal); then all record it and stop together."""
         flag = torch.tensor([stop.signum or 0], dtype=torch.int64, device=self.comm)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)

@@ -1,7 +1,8 @@
 """Catching divergence: find the first layer where the states or gradients blew up.
 
 When a step sees a non-finite loss or an exploding gradient norm, :func:`diagnose`
-propagates the batch through every block with ``return_trajectory=True`` and reports the
+propagates the batch through every block with ``return_trajectory=True`` (along the
+model's own pipeline, ``embed`` and ``connect``) and reports the
 first layer j whose state y_j is non-finite or larger than ``blowup`` times the block's
 input norm; failing that, the first layer whose weight gradient is non-finite or the
 largest. :class:`DivergenceError` carries the message, with the usual fixes.
@@ -12,9 +13,10 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..errors import UserError
+from ..interfaces import StableModel
 
 FIXES = (
     "Fixes: a smaller step h = T/N (more depth at the same T: raise --depth, or lower --T), "
@@ -35,7 +37,7 @@ def _norms(trajectory: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def first_state_blowup(model: nn.Module, x: Tensor, blowup: float = 1e6) -> str | None:
+def first_state_blowup(model: StableModel, x: Tensor, blowup: float = 1e6) -> str | None:
     """Where the first state y_j (the output of layer j - 1) explodes, or ``None``."""
     was_training = model.training
     model.eval()
@@ -53,15 +55,13 @@ def first_state_blowup(model: nn.Module, x: Tensor, blowup: float = 1e6) -> str 
                 return (f"the states blow up first in layer {j - 1} of block {i} (weights "
                         f"K_{j - 1}: |y_{j}| = {float(norms[j]):.3g}, |y_0| = "
                         f"{float(norms[0]):.3g}, h = {block.h:g})")
-            y = traj[-1]
-            if hasattr(model, "connectors") and i < len(model.connectors):
-                y = torch.nn.functional.avg_pool2d(model.connectors[i](y), 2)
+            y = model.connect(i, traj[-1])  # the model's own pipeline between blocks
     finally:
         model.train(was_training)
     return None
 
 
-def first_gradient_blowup(model: nn.Module) -> str | None:
+def first_gradient_blowup(model: StableModel) -> str | None:
     """Where the weight gradients of the blocks are non-finite (first layer) or largest."""
     worst: tuple[float, int, int] | None = None
     for i, block in enumerate(model.blocks):
@@ -81,7 +81,7 @@ def first_gradient_blowup(model: nn.Module) -> str | None:
            f"(|dJ/dK_{worst[2]}| = {worst[0]:.3g})"
 
 
-def diagnose(model: nn.Module, x: Tensor, what: str, value: float, where: str) -> DivergenceError:
+def diagnose(model: StableModel, x: Tensor, what: str, value: float, where: str) -> DivergenceError:
     """The error to raise when ``what`` (loss / gradient norm) reached ``value`` at ``where``."""
     culprit = first_state_blowup(model, x) or first_gradient_blowup(model)
     culprit = culprit or "no single layer stands out (the classifier may have blown up)"

@@ -1,4 +1,5 @@
-"""Multilevel training in depth (PAPER.md 4): coarse to fine at a fixed final time T.
+"""Multilevel training in depth (Haber & Ruthotto 2018; docs/theory.md 4): coarse to fine
+at a fixed final time T.
 
 A block of N layers holds parameters theta_j at the times t_j = j h, h = T / N. Its
 prolongation to M layers (h' = T / M) sets theta'_i = theta(i h'), theta(t) the
@@ -13,9 +14,9 @@ over unchanged.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ..blocks import StableBlock
+from ..interfaces import StableModel
 from ..timegrid import interpolate_in_time
 
 __all__ = ["interpolate_in_time", "level_depth", "prolong", "prolong_model"]
@@ -30,7 +31,7 @@ def prolong(block: StableBlock, factor: int = 2) -> StableBlock:
     return new
 
 
-def prolong_model(model: nn.Module, factor: int = 2) -> nn.Module:
+def prolong_model(model: StableModel, factor: int = 2) -> StableModel:
     """Prolong every stable block of ``model`` in place; updates ``model.config["depth"]``."""
     for i, block in enumerate(model.blocks):
         model.blocks[i] = prolong(block, factor)

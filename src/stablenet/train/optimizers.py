@@ -1,8 +1,9 @@
 """One optimizer step per batch, behind one small interface, and the learning-rate schedule.
 
 A *stepper* has ``step(model, x, y) -> dict`` (one update on one batch; the dict holds
-the objective ``loss`` before the update, the ``correct`` predictions and the ``count``
-of examples), ``state_dict()`` / ``load_state_dict()`` and optionally ``set_lr(lr)``.
+the objective ``loss`` before the update (BCD: after it), the ``correct`` predictions
+and the ``count`` of examples; the loop relies on these three keys), ``state_dict()`` /
+``load_state_dict()`` and optionally ``set_lr(lr)``.
 Adam, SGD with momentum and L-BFGS (strong-Wolfe line search; give it the full batch)
 are wrapped by :class:`TorchStepper`; SGD and L-BFGS work in the Sobolev metric on the
 blocks' weights (``metric``, see :mod:`.metric`); the paper's block coordinate descent
@@ -22,14 +23,18 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..interfaces import StableModel
+from ..objective import correct, objective
+from ..optim import BlockCoordinateDescent
 from ..timemetric import TimeMetric
 from .config import TrainConfig
 from .metric import MetricLBFGS, precondition_gradients, time_metrics
-from .objective import correct, objective
 
 
 class Stepper(Protocol):
-    def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]: ...
+    """One update per batch; ``step`` returns at least ``loss``, ``correct`` and ``count``."""
+
+    def step(self, model: StableModel, x: Tensor, y: Tensor) -> dict[str, Any]: ...
 
     def state_dict(self) -> dict[str, Any]: ...
 
@@ -61,7 +66,7 @@ class TorchStepper:
         self.precondition = precondition or {}  # gradients in the blocks' time metric
         self.relative = relative
 
-    def step(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Any]:
+    def step(self, model: StableModel, x: Tensor, y: Tensor) -> dict[str, Any]:
         first: dict[str, Any] = {}
 
         def closure() -> Tensor:
@@ -97,7 +102,7 @@ class TorchStepper:
         self.optimizer.load_state_dict(state)
 
 
-def make_stepper(config: TrainConfig, model: nn.Module) -> Stepper:
+def make_stepper(config: TrainConfig, model: StableModel) -> Stepper:
     """The stepper of ``config.optimizer`` for ``model`` (a fresh one per level)."""
     params = list(model.parameters())
     name, lr = config.optimizer, config.lr
@@ -119,11 +124,9 @@ def make_stepper(config: TrainConfig, model: nn.Module) -> Stepper:
     return TorchStepper(opt, config.alpha, config.beta, config.max_grad_norm, precondition)
 
 
-def _bcd(config: TrainConfig, model: nn.Module) -> Stepper:
-    """The paper's block coordinate descent (its ``step`` already has the stepper interface;
-    it reports the batch ``accuracy`` after the step instead of a ``correct`` count)."""
-    from ..optim import BlockCoordinateDescent
-
+def _bcd(config: TrainConfig, model: StableModel) -> Stepper:
+    """The paper's block coordinate descent; its ``step`` has the stepper interface (its
+    ``loss`` and ``correct`` are those of the batch after the step, the point it accepts)."""
     return BlockCoordinateDescent(model, config.alpha, config.beta, seed=config.seed)
 
 

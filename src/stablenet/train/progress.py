@@ -35,7 +35,7 @@ class Progress:
             return
         desc = f"level {level + 1}/{levels} depth {depth}"
         if self._tty():
-            try:
+            try:  # lazily: tqdm is an optional dependency (stablenet[cli])
                 from tqdm import tqdm
             except ImportError:
                 tqdm = None

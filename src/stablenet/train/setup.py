@@ -15,11 +15,12 @@ import warnings
 from typing import Any
 
 import torch
-from torch import nn
 
+from ..analysis import check_stability
 from ..data import DataSplit, load_dataset, subsample
 from ..data.split import note
 from ..errors import ConfigError
+from ..interfaces import StableModel
 from ..preprocessing import fit_preprocess
 from ..registry import build_model
 from .config import TrainConfig
@@ -55,7 +56,7 @@ def model_kwargs(config: TrainConfig, split: DataSplit, level: int = 0) -> dict[
     return kwargs
 
 
-def build(config: TrainConfig, split: DataSplit, level: int = 0) -> nn.Module:
+def build(config: TrainConfig, split: DataSplit, level: int = 0) -> StableModel:
     """The model of ``config`` at ``level``, on the config's device and dtype."""
     device, dtype = torch_setup(config)
     model = build_model(**model_kwargs(config, split, level))
@@ -68,17 +69,13 @@ def build(config: TrainConfig, split: DataSplit, level: int = 0) -> nn.Module:
     return model.to(device=device, dtype=dtype)
 
 
-def stability_warnings(model: nn.Module, x: torch.Tensor) -> list[str]:
+def stability_warnings(model: StableModel, x: torch.Tensor) -> list[str]:
     """Messages of ``stablenet.analysis.check_stability`` on the initial ``model``.
 
     Dense models are checked along the states of a few examples of ``x``; image models
     on their weights alone, by a short Arnoldi iteration on 4 x 4 images (the exact
     Jacobians of conv layers cost seconds to minutes).
     """
-    try:
-        from ..analysis import check_stability
-    except ImportError:  # an installation without the analysis package
-        return []
     image = x.dim() == 4
     kwargs: dict[str, Any] = dict(image_size=4, arnoldi_steps=20, exact_max=0) if image else {}
     with warnings.catch_warnings(record=True) as caught:

@@ -8,12 +8,15 @@ evaluates on the validation set, keeps the best-validation weights of the whole 
 at the start of a level are candidates too) and writes ``DIR/checkpoint.pt``. Between
 levels the last weights are prolonged (:func:`stablenet.train.multilevel.prolong_model`).
 The position (level, epoch, step in the epoch, permutation, running sums) is part of
-the checkpoint, so a run stopped at any step resumes to exactly the weights of an uninterrupted run.
+the checkpoint (:meth:`Trainer.state_dict` / :meth:`Trainer.load_state_dict`), so a run
+stopped at any step resumes to exactly the weights of an uninterrupted run;
+:meth:`Trainer.finish` reports the best-validation weights and writes the run's files.
 """
 
 from __future__ import annotations
 
 import math
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,21 +25,27 @@ from typing import Any
 import torch
 
 from ..data import DataSplit
-from .checkpoint import save_checkpoint
+from ..interfaces import StableModel
+from ..io import save_json, save_torch
+from ..objective import evaluate, regularization
+from ..registry import build_model
+from .checkpoint import check_same, load_model_state, save_checkpoint
 from .config import TrainConfig
 from .distributed import data_parallel
 from .divergence import diagnose
 from .multilevel import prolong_model
-from .objective import evaluate
 from .optimizers import NonFinite, learning_rate, make_stepper
 from .progress import Progress
-from .rng import rng_state, seed_everything
+from .results import run_metrics
+from .rng import rng_state, seed_everything, set_rng_state
 from .setup import build, torch_setup
 from .signals import StopRequests, TrainingInterrupted
 
 Callback = Callable[["Trainer", str], None]
 POSITION = ("level", "epoch", "batch", "started", "perm", "sums", "step_k", "best",
             "history", "seconds", "complete", "metrics")
+#: model config entries a checkpoint must share with the model rebuilt from its config
+SAME_MODEL = ("arch", "input_shape", "num_classes", "width", "depth", "T", "activation")
 
 
 def _no_best() -> dict[str, Any]:
@@ -56,7 +65,7 @@ class Trainer:
             self.out = None  # rank 0 alone writes checkpoints, model and metrics
         self.data = split.to(dtype=self.dtype, device=self.device)
         self.data_order = seed_everything(config.seed)
-        self.model = build(config, split, 0)
+        self.model: StableModel = build(config, split, 0)
         self.progress = progress or Progress(enabled=False)
         self.callback, self.stop, self.stepper = callback, StopRequests(), None
         self.level = self.epoch = self.batch = self.step_k = 0
@@ -73,21 +82,43 @@ class Trainer:
     def elapsed(self) -> float:
         return self.seconds + time.perf_counter() - self._t0
 
-    def state_dict(self) -> dict[str, Any]:
-        state = {k: getattr(self, k) for k in POSITION}
-        state["seconds"] = self.elapsed()
-        state["optimizer"] = self.stepper.state_dict() if self.stepper is not None else None
-        state["rng"] = rng_state(self.data_order)
-        return state
+    def state_dict(self, model_state: dict[str, Any] | None = None,
+                   model_config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Everything a checkpoint holds: ``config``, ``model_config``, the ``model``'s
+        weights (``model_state`` / ``model_config`` if given) and the ``trainer``'s
+        position (with the optimizer's state and every random generator's)."""
+        position = {k: getattr(self, k) for k in POSITION}
+        position["seconds"] = self.elapsed()
+        position["optimizer"] = self.stepper.state_dict() if self.stepper is not None else None
+        position["rng"] = rng_state(self.data_order)
+        return {"config": self.config.to_dict(),
+                "model_config": model_config or self.model.config,
+                "model": model_state or self.model.state_dict(), "trainer": position}
 
-    def checkpoint(self, model_state: dict[str, Any] | None = None) -> Path | None:
+    def load_state_dict(self, state: dict[str, Any], source: str | Path = "checkpoint") -> None:
+        """Continue from ``state`` (what :meth:`state_dict` returned, e.g. a checkpoint):
+        the model is rebuilt at the saved level and gets the saved weights, then the
+        position, the optimizer and the random generators are restored. CheckpointError
+        (naming ``source``) when the saved model differs from this config's."""
+        position = state["trainer"]
+        self.model = build(self.config, self.data, position["level"])
+        check_same(state["model_config"], self.model.config, source, SAME_MODEL)
+        load_model_state(self.model, state["model"], source)
+        for key in POSITION:
+            setattr(self, key, position[key])
+        self.stepper, self._compiled = None, None
+        if self.started:
+            self.stepper = make_stepper(self.config, self.model)
+            self.stepper.load_state_dict(position["optimizer"])
+        set_rng_state(position["rng"], self.data_order)
+
+    def checkpoint(self, model_state: dict[str, Any] | None = None,
+                   model_config: dict[str, Any] | None = None) -> Path | None:
         """Write ``DIR/checkpoint.pt`` (no-op without an output directory)."""
         if self.out is None:
             return None
-        return save_checkpoint(self.out / "checkpoint.pt", {
-            "config": self.config.to_dict(), "model_config": self.model.config,
-            "model": model_state or self.model.state_dict(), "trainer": self.state_dict(),
-        })
+        return save_checkpoint(self.out / "checkpoint.pt",
+                               self.state_dict(model_state, model_config))
 
     # -- the loop --------------------------------------------------------------------
     @property
@@ -173,9 +204,8 @@ class Trainer:
                 err.args = (f"{err.args[0]} The last good checkpoint is kept in {last}.",)
             raise err from None
         self.step_k += 1
-        count = int(out.get("count", yb.shape[0]))
-        right = out["correct"] if "correct" in out else round(float(out["accuracy"]) * count)
-        self.sums = [self.sums[0] + float(out["loss"]) * count, self.sums[1] + int(right),
+        count, right = int(out["count"]), int(out["correct"])  # every stepper reports both
+        self.sums = [self.sums[0] + float(out["loss"]) * count, self.sums[1] + right,
                      self.sums[2] + count]
         self.progress.step(self.sums[0] / self.sums[2], self.sums[1] / self.sums[2],
                            self.history[-1]["val_accuracy"])
@@ -223,12 +253,14 @@ class Trainer:
         self.started, self.stepper, self._compiled = False, None, None
         self.checkpoint()
 
-    def _eval_batch(self) -> int:
+    @property
+    def eval_batch_size(self) -> int:
+        """The batch of evaluations: 250 images at a time, dense data in one batch (0)."""
         return 250 if self.data.is_image else 0
 
     def _validate(self):
         """Evaluation on the validation set (under torchrun: sharded, sums all-reduced)."""
-        args = (self.model, self.data.x_val, self.data.y_val, self._eval_batch())
+        args = (self.model, self.data.x_val, self.data.y_val, self.eval_batch_size)
         return self.parallel.evaluate(*args) if self.parallel is not None else evaluate(*args)
 
     def _stop_requested(self) -> bool:
@@ -239,8 +271,6 @@ class Trainer:
 
     def interrupt(self) -> None:
         """Write a checkpoint and raise :class:`TrainingInterrupted`."""
-        import signal
-
         path = self.checkpoint()
         if self.parallel is not None:
             self.parallel.barrier()  # no rank exits before rank 0 has written
@@ -250,3 +280,38 @@ class Trainer:
             msg += (f"; checkpoint written to {path}. Resume with: "
                     f"stablenet train --resume {self.out}")
         raise TrainingInterrupted(msg, self.stop.signum)
+
+    # -- the end -----------------------------------------------------------------------
+    def finish(self) -> dict[str, Any]:
+        """End the run: evaluate the last weights, switch ``model`` to the best-validation
+        weights (the reported model, possibly of a coarser level), write ``model.pt``,
+        ``metrics.json`` and a last checkpoint (of the last weights, marked complete), and
+        return the metrics (:func:`~stablenet.train.results.run_metrics`)."""
+        c, data, bs = self.config, self.data, self.eval_batch_size
+        final_train = evaluate(self.model, data.x_train, data.y_train, bs)
+        final_val = evaluate(self.model, data.x_val, data.y_val, bs)
+        with torch.no_grad():
+            final_loss = final_train.loss + float(regularization(self.model, c.alpha, c.beta))
+        final_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        final_config = dict(self.model.config)
+        last = (self.best["level"], self.best["epoch"]) == (self.level, c.epochs)
+        self.use_best_weights()
+        best_train = final_train if last else evaluate(self.model, data.x_train,
+                                                       data.y_train, bs)
+        self.complete = True
+        self.metrics = run_metrics(c, data, self.model, self.best, self.history, self.elapsed(),
+                                   final_train=final_train, final_val=final_val,
+                                   final_loss=final_loss, best_train=best_train)
+        if self.out is not None:
+            save_torch({"state_dict": self.model.state_dict(), "config": self.model.config},
+                       self.out / "model.pt")
+            save_json(self.metrics, self.out / "metrics.json")
+            self.checkpoint(final_state, final_config)
+        return self.metrics
+
+    def use_best_weights(self) -> None:
+        """Put the best-validation weights into ``model`` (rebuilt when they are from a
+        coarser level): the model a run reports."""
+        if self.best["model_config"] != self.model.config:
+            self.model = build_model(**self.best["model_config"]).to(self.device, self.dtype)
+        self.model.load_state_dict(self.best["state"])

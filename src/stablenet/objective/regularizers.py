@@ -1,4 +1,4 @@
-"""Regularisers of PAPER.md section 4.
+"""The regularisers of Haber & Ruthotto 2018 (docs/theory.md 4).
 
 * Time smoothness of the stacked block weights, a discretisation (independent of N) of
   alpha/2 * int |d theta/dt|^2 dt:
@@ -13,6 +13,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ..blocks import StableBlock
+from ..interfaces import StableModel
 from ..timegrid import smoothness_norm
 
 
@@ -29,7 +30,7 @@ def weight_decay(classifier: nn.Linear, beta: float) -> Tensor:
     return 0.5 * beta * total
 
 
-def regularization(model: nn.Module, alpha: float, beta: float) -> Tensor:
+def regularization(model: StableModel, alpha: float, beta: float) -> Tensor:
     """R = sum over the model's blocks of the smoothness term + classifier weight decay."""
     reg = model.classifier.weight.new_zeros(())
     if alpha:

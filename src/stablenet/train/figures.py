@@ -22,34 +22,21 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import ConfigError
-
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ConfigError(
-            "figures need matplotlib: pip install 'stablenet[plots]' (or pass --no-plots)"
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig: Any, path: str | os.PathLike) -> Path:
-    """Lay out, write (dpi 110) and close a figure; returns the path."""
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
-    return Path(path)
+from ..data import DataSplit
+from ..errors import ConfigError
+from ..interfaces import StableModel
+from ..objective import predict
+from ..plotting import pyplot, save_figure
+from ..registry import load
+from .config import TrainConfig
+from .setup import load_data
 
 
 @torch.no_grad()
-def decision_regions(model: Any, split: Any, path: Path, resolution: int = 200) -> Path:
+def decision_regions(model: StableModel, split: DataSplit, path: Path,
+                     resolution: int = 200) -> Path:
     """The predicted class on a grid over ``split.domain`` with the validation points."""
-    plt = _pyplot()
+    plt = pyplot()
     x0, x1, y0, y1 = _box(split)
     fig, ax = plt.subplots(figsize=(5.5, 5.5 * (y1 - y0) / (x1 - x0) + 0.6))
     _regions(ax, model, split, resolution)
@@ -57,9 +44,10 @@ def decision_regions(model: Any, split: Any, path: Path, resolution: int = 200) 
     return save_figure(fig, path)
 
 
-def decision_grid(runs: list[tuple[str, Any, Any]], path: Path, cols: int = 5) -> Path:
+def decision_grid(runs: list[tuple[str, StableModel, DataSplit]], path: Path,
+                  cols: int = 5) -> Path:
     """Decision regions of several runs ``(title, model, split)`` in one figure."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = -(-len(runs) // cols)
     fig, axes = plt.subplots(rows, min(cols, len(runs)), figsize=(3 * min(cols, len(runs)),
                              3 * rows), squeeze=False)
@@ -74,7 +62,7 @@ def decision_grid(runs: list[tuple[str, Any, Any]], path: Path, cols: int = 5) -
     return save_figure(fig, path)
 
 
-def _box(split: Any) -> tuple[float, float, float, float]:
+def _box(split: DataSplit) -> tuple[float, float, float, float]:
     if split.domain is not None:
         return tuple(split.domain)
     lo, hi = split.x_val.min(0).values.tolist(), split.x_val.max(0).values.tolist()
@@ -82,7 +70,7 @@ def _box(split: Any) -> tuple[float, float, float, float]:
 
 
 @torch.no_grad()
-def _regions(ax: Any, model: Any, split: Any, resolution: int) -> None:
+def _regions(ax: Any, model: StableModel, split: DataSplit, resolution: int) -> None:
     x_val, y_val = split.x_val.cpu(), split.y_val.cpu()
     x0, x1, y0, y1 = _box(split)
     p = next(model.parameters())
@@ -111,9 +99,9 @@ def _project(states: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def trajectories(model: Any, split: Any, path: Path, panels: int = 5) -> Path:
+def trajectories(model: StableModel, split: DataSplit, path: Path, panels: int = 5) -> Path:
     """The validation states y_j of the (first) block at ``panels`` layers j across the depth."""
-    plt = _pyplot()
+    plt = pyplot()
     p = next(model.parameters())
     x = split.x_val.to(p.device, p.dtype)
     model.eval()
@@ -135,7 +123,7 @@ def trajectories(model: Any, split: Any, path: Path, panels: int = 5) -> Path:
 
 def curves(history: list[dict[str, Any]], path: Path) -> Path:
     """Loss and accuracy per epoch, training and validation, with level boundaries."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = [r for r in history if r.get("epoch", 0) > 0]
     step = list(range(1, len(rows) + 1))
     fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -153,11 +141,9 @@ def curves(history: list[dict[str, Any]], path: Path) -> Path:
 
 
 @torch.no_grad()
-def misclassified(model: Any, split: Any, path: Path, count: int = 16) -> Path:
+def misclassified(model: StableModel, split: DataSplit, path: Path, count: int = 16) -> Path:
     """Up to ``count`` misclassified validation images, titled ``true -> predicted``."""
-    from .train.objective import predict
-
-    plt = _pyplot()
+    plt = pyplot()
     p = next(model.parameters())
     pred = predict(model, split.x_val.to(p.device, p.dtype)).cpu()
     wrong = (pred != split.y_val.cpu()).nonzero().ravel()[:count].tolist()
@@ -175,17 +161,14 @@ def misclassified(model: Any, split: Any, path: Path, count: int = 16) -> Path:
     return save_figure(fig, path)
 
 
-def plot_run(run_dir: str | os.PathLike, model: Any = None, split: Any = None,
+def plot_run(run_dir: str | os.PathLike, model: StableModel | None = None,
+             split: DataSplit | None = None,
              data_root: str | None = None) -> list[Path]:
     """Write the figures of the run in ``run_dir`` to ``run_dir/figures``; return the paths.
 
     ``model`` / ``split`` default to the run's ``model.pt`` and its data (reloaded from the
     run's config; ``data_root`` overrides where MNIST-like data is found).
     """
-    from . import load
-    from .train.config import TrainConfig
-    from .train.setup import load_data
-
     run_dir = Path(run_dir)
     metrics_path = run_dir / "metrics.json"
     if not metrics_path.is_file():

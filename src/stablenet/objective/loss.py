@@ -1,9 +1,9 @@
-"""The training objective and evaluation (PAPER.md 1 and 4).
+"""The training objective and evaluation (docs/theory.md 1 and 4).
 
     J(theta) = 1/s sum_i CE(softmax(W^T y_N(x_i) + mu), c_i) + R(theta)
 
 with R the time-smoothness and classifier weight-decay terms of
-:func:`stablenet.train.regularizers.regularization`. Evaluation reports the mean
+:func:`stablenet.objective.regularizers.regularization`. Evaluation reports the mean
 cross-entropy (without R) and the accuracy, in eval mode and without gradients.
 """
 
@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..interfaces import StableModel
 from .regularizers import regularization
 
 
@@ -28,7 +29,7 @@ class Evaluation:
 
 
 def objective(
-    model: nn.Module, x: Tensor, y: Tensor, alpha: float, beta: float
+    model: StableModel, x: Tensor, y: Tensor, alpha: float, beta: float
 ) -> tuple[Tensor, Tensor]:
     """(mean cross-entropy + R, logits) of one batch; R as in :func:`regularization`."""
     logits = model(x)

@@ -1,7 +1,7 @@
 """The training objective seen as functions of flat parameter vectors.
 
 The objective is ``f = mean cross-entropy(model(x), y) + regularization(model, alpha, beta)``
-(``stablenet.train.regularizers``). The optimizers of this package split the parameters
+(:mod:`stablenet.objective`). The optimizers of this package split the parameters
 into the classifier ``(W, mu)`` (the parameters of ``model.classifier``) and the network
 ``theta`` (every other trainable parameter: blocks, opening, connectors), and evaluate the
 objective with :func:`torch.func.functional_call` at a flat vector, so that
@@ -20,12 +20,13 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from ..errors import ConfigTypeError
-from ..train.regularizers import regularization, weight_decay
+from ..interfaces import StableModel
+from ..objective import regularization, weight_decay
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
-def check_model(model: object) -> nn.Module:
+def check_model(model: object) -> StableModel:
     """The model if it has ``.classifier`` (an ``nn.Linear``) and ``.blocks``, else raise."""
     if not isinstance(model, nn.Module) or not isinstance(
         getattr(model, "classifier", None), nn.Linear
@@ -37,7 +38,7 @@ def check_model(model: object) -> nn.Module:
     return model
 
 
-def split_parameters(model: nn.Module) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+def split_parameters(model: StableModel) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
     """``(network, classifier)`` trainable parameters by name, read from the model now."""
     classifier_ids = {id(p) for p in model.classifier.parameters()}
     network, classifier = {}, {}
@@ -74,7 +75,7 @@ class _Regularizer(nn.Module):
     """``forward() = regularization(model, alpha, beta)``, so that functional_call can
     evaluate it at substituted parameters (named ``model.<name>``)."""
 
-    def __init__(self, model: nn.Module, alpha: float, beta: float) -> None:
+    def __init__(self, model: StableModel, alpha: float, beta: float) -> None:
         super().__init__()
         self.model, self.alpha, self.beta = model, alpha, beta
 
@@ -93,7 +94,7 @@ class _WeightDecay(nn.Module):
         return weight_decay(self.classifier, self.beta)
 
 
-def regularizer_fn(model: nn.Module, like: dict[str, Tensor], alpha: float, beta: float):
+def regularizer_fn(model: StableModel, like: dict[str, Tensor], alpha: float, beta: float):
     """``theta -> regularization(model at theta, alpha, beta)`` for flat ``theta`` (the
     parameters named in ``like``; the others keep their current values)."""
     wrapper = _Regularizer(model, alpha, beta)
@@ -140,7 +141,7 @@ def frozen_batch_norm_stats(model: nn.Module) -> Iterator[None]:
 
 
 @contextmanager
-def stored_graph(model: nn.Module) -> Iterator[None]:
+def stored_graph(model: StableModel) -> Iterator[None]:
     """Within the block, every block runs in ``memory="store"`` mode (ordinary autograd).
 
     The curvature products differentiate the backward pass again (reverse over reverse)
