@@ -104,3 +104,13 @@ def test_round_trip_and_unknown_keys():
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ConfigError, match="unknown training option"):
         TrainConfig.from_dict({"dataset": "peaks", "depht": 3})
+
+
+def test_epochs_per_level():
+    c = check(TrainConfig(dataset="swissroll", levels=3, epochs=[30, 3, 1]))
+    assert [c.epochs_at(level) for level in range(3)] == [30, 3, 1]
+    assert check(TrainConfig(dataset="swissroll", epochs=7)).epochs_at(2) == 7
+    with pytest.raises(ConfigError, match="--epochs lists 2 values for --levels 3"):
+        check(TrainConfig(dataset="swissroll", levels=3, epochs=[30, 3]))
+    with pytest.raises(ConfigError, match="--epochs entries must be positive"):
+        check(TrainConfig(dataset="swissroll", levels=2, epochs=[30, 0]))

@@ -96,3 +96,11 @@ def test_best_weights_of_a_coarser_level_are_saved_with_their_depth(tmp_path):
     assert model.blocks[0].depth == 2
     final = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["model"]
     assert final["blocks.0.K"].shape[0] == 4  # the checkpoint keeps the final weights
+
+
+def test_epochs_per_level_are_run_level_by_level():
+    config = TrainConfig(dataset="swissroll", depth=4, levels=3, epochs=[2, 1, 3],
+                         limit_train=64, limit_val=32)
+    history = train(config).metrics["history"]
+    runs = [(r["level"], r["depth"]) for r in history if r["epoch"] > 0]
+    assert runs == [(0, 4)] * 2 + [(1, 8)] + [(2, 16)] * 3

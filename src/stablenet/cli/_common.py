@@ -23,6 +23,12 @@ def int_list(text: str) -> list[int]:
     return values
 
 
+def epochs_list(text: str) -> int | list[int]:
+    """argparse type: ``"30"`` -> 30, ``"30,3,3"`` -> [30, 3, 3] (one per level)."""
+    values = int_list(text)
+    return values[0] if len(values) == 1 and "," not in text else values
+
+
 @contextlib.contextmanager
 def plain_warnings(prefix: str = "stablenet") -> Iterator[None]:
     """Show Python warnings as one line ``stablenet: warning: ...`` (no file and line),

@@ -35,7 +35,7 @@ from ..train.defaults import DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
 from ..train.distributed import is_main_process
 from ..train.figures import plot_run
 from ..train.setup import build, load_data
-from ._common import int_list, plain_warnings, relative, say
+from ._common import epochs_list, int_list, plain_warnings, relative, say
 
 COMMAND = "train"
 HELP = "train a stable network (paper problems, MNIST, or a .npz/.csv file)"
@@ -60,7 +60,8 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "lr": dict(type=float, help="learning rate"),
     "momentum": dict(type=float, help="SGD momentum (default 0.9)"),
     "schedule": dict(choices=SCHEDULES, help="learning-rate schedule per level"),
-    "epochs": dict(type=int, help="epochs per level"),
+    "epochs": dict(type=epochs_list, help="epochs per level: one number, or one per level "
+                   "(e.g. 30,3,3)"),
     "batch_size": dict(type=int, help="mini-batch size (0 = full batch)"),
     "seed": dict(type=int, help="random seed (default 0)"),
     "data_root": dict(help="folder holding MNIST/raw/ and FashionMNIST/raw/ (default: "

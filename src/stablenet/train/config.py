@@ -4,7 +4,8 @@
 :func:`resolve` fills the defaults for a dataset (see :data:`DEFAULTS_2D`,
 :data:`DEFAULTS_IMAGE`, :data:`DEFAULTS_USER`) and :func:`check` raises
 :class:`~stablenet.errors.ConfigError` / ``ConfigTypeError`` with a clear message for a
-bad value. ``epochs`` counts epochs *per level* of multilevel training.
+bad value. ``epochs`` counts epochs *per level* of multilevel training (one number for
+every level, or a list with one per level).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class TrainConfig:
     lr: float | None = None
     momentum: float = 0.9
     schedule: str | None = None
-    epochs: int | None = None
+    epochs: int | list[int] | None = None
     batch_size: int | None = None
     seed: int = 0
     data_root: str | None = None
@@ -94,6 +95,11 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def epochs_at(self, level: int) -> int:
+        """Epochs of level ``level`` (0-based): ``epochs``, or its entry for that level."""
+        e = self.epochs
+        return e[min(level, len(e) - 1)] if isinstance(e, (list, tuple)) else e
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -116,7 +122,7 @@ CHOICES: dict[str, tuple[str, tuple]] = {
     "standardize": ("standardization", STANDARDIZE),
 }
 #: integer options and their smallest allowed value
-INTEGERS = {"width": 1, "depth": 1, "levels": 1, "epochs": 1, "limit_train": 1,
+INTEGERS = {"width": 1, "depth": 1, "levels": 1, "limit_train": 1,
             "limit_val": 1, "batch_size": 0, "seed": 0, "threads": 0, "checkpoint_segment": 1}
 POSITIVE_REALS = ("T", "lr", "max_grad_norm")
 NONNEGATIVE_REALS = ("alpha", "beta", "gamma", "momentum")
@@ -139,6 +145,8 @@ def check(config: TrainConfig) -> TrainConfig:
     for name, minimum in INTEGERS.items():
         if getattr(c, name) is not None:
             integer(flag(name), getattr(c, name), minimum)
+    if c.epochs is not None:
+        _check_epochs(c)
     if c.channels is not None:
         if not isinstance(c.channels, (list, tuple)) or not c.channels:
             raise ConfigError(f"--channels must be a non-empty list of integers, got {c.channels}")
@@ -160,6 +168,20 @@ def check(config: TrainConfig) -> TrainConfig:
             f"{c.depth * 2 ** (c.levels - 1)}; keep depth * 2^(levels-1) <= 65536"
         )
     return config
+
+
+def _check_epochs(c: TrainConfig) -> None:
+    """An integer, or one integer per level (``--epochs 30,3,3``), each positive."""
+    if not isinstance(c.epochs, (list, tuple)):
+        integer("--epochs", c.epochs, 1)
+        return
+    if not c.epochs:
+        raise ConfigError("--epochs must be a positive integer or one per level, got []")
+    for e in c.epochs:
+        integer("--epochs entries", e, 1)
+    if c.levels is not None and len(c.epochs) != c.levels:
+        raise ConfigError(f"--epochs lists {len(c.epochs)} values for --levels {c.levels}; "
+                          "give one value (every level) or one per level")
 
 
 def _check_compile(c: TrainConfig) -> None:

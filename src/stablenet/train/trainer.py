@@ -147,11 +147,11 @@ class Trainer:
     def _run_level(self) -> None:
         if not self.started:
             self._start_level()
-        total = self.config.epochs * self.n_batches()
+        epochs = self.config.epochs_at(self.level)
+        total = epochs * self.n_batches()
         depth = self.model.blocks[0].depth
-        self.progress.start_level(self.level, self.levels, depth, self.config.epochs, total,
-                                  done=self.step_k)
-        while self.epoch < self.config.epochs:
+        self.progress.start_level(self.level, self.levels, depth, epochs, total, done=self.step_k)
+        while self.epoch < epochs:
             self._run_epoch()
             self._end_epoch()
 
@@ -172,7 +172,7 @@ class Trainer:
         bs = self.config.batch_size if 0 < self.config.batch_size < n else n
         if self.perm is None:
             self.perm = torch.randperm(n, generator=self.data_order) if bs < n else None
-        n_batches, total = self.n_batches(), self.config.epochs * self.n_batches()
+        n_batches, total = self.n_batches(), self.config.epochs_at(self.level) * self.n_batches()
         for b in range(self.batch, n_batches):
             if self.perm is None:
                 xb, yb = x, y
@@ -222,7 +222,7 @@ class Trainer:
     def _end_epoch(self) -> None:
         ev = self._validate()
         c = self.config
-        total, count = c.epochs * self.n_batches(), max(self.sums[2], 1)
+        total, count = c.epochs_at(self.level) * self.n_batches(), max(self.sums[2], 1)
         record = {
             "level": self.level, "depth": self.model.blocks[0].depth, "epoch": self.epoch + 1,
             "lr": learning_rate(c.schedule, c.lr, max(self.step_k - 1, 0), total),
@@ -294,7 +294,7 @@ class Trainer:
             final_loss = final_train.loss + float(regularization(self.model, c.alpha, c.beta))
         final_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         final_config = dict(self.model.config)
-        last = (self.best["level"], self.best["epoch"]) == (self.level, c.epochs)
+        last = (self.best["level"], self.best["epoch"]) == (self.level, c.epochs_at(self.level))
         self.use_best_weights()
         best_train = final_train if last else evaluate(self.model, data.x_train,
                                                        data.y_train, bs)
