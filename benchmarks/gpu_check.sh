@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The GPU check: the CUDA tests, one MNIST epoch on the GPU, the speed benchmark, the memory
+# The GPU check: the CUDA tests, one MNIST epoch on the GPU, an MNIST epoch of a deep network
+# (256 reversible layers per stage) on 10000 images, the speed benchmark, the memory
 # benchmark and the torch.compile check, each phase under its own time limit (8.9 minutes
-# in all with the defaults below, sized so that every phase finished on an H100).
+# in all with the defaults below).
 #
 #   bash benchmarks/gpu_check.sh [OUTDIR [DATA]]     # on any machine with a CUDA GPU
 #
 # OUTDIR (default ./gpu_results) receives gpu_check.log (everything printed) and the
-# reports: speed_cuda.md, epoch_metrics.json, memory_cuda.md (+ .png),
+# reports: speed_cuda.md, epoch_metrics.json, deep_metrics.json, memory_cuda.md (+ .png),
 # speed_compile_cuda.md. DATA (the second argument, else $DATA, else $STABLENET_DATA, else
 # ./data) is the folder holding MNIST/raw/*.gz; without it the MNIST epoch is skipped.
 #
@@ -25,8 +26,9 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 T_TESTS=${T_TESTS:-60}
 T_EPOCH=${T_EPOCH:-45}
-T_SPEED=${T_SPEED:-260}
-T_MEMORY=${T_MEMORY:-110}
+T_DEEP=${T_DEEP:-60}
+T_SPEED=${T_SPEED:-220}
+T_MEMORY=${T_MEMORY:-90}
 T_COMPILE=${T_COMPILE:-60}
 LOG="$OUTDIR/gpu_check.log"
 : > "$LOG"
@@ -60,6 +62,13 @@ if [ -d "$DATA_DIR/MNIST/raw" ]; then  # end to end: one MNIST epoch (938 steps)
     phase epoch "$T_EPOCH" "$PY" -m stablenet train --dataset mnist --epochs 1 \
         --device cuda --data-root "$DATA_DIR" --no-plots --quiet --overwrite --out /tmp/epoch
     [ -f /tmp/epoch/metrics.json ] && cp /tmp/epoch/metrics.json "$OUTDIR/epoch_metrics.json"
+    # deep stages in reversible mode: 3 x 256 Verlet layers at T = 2 (h = 1/128), activation
+    # memory independent of the depth; one epoch on 10000 images
+    rm -rf /tmp/deep
+    phase deep "$T_DEEP" "$PY" -m stablenet train --dataset mnist --epochs 1 --depth 256 \
+        --reversible --limit-train 10000 --limit-val 2000 --device cuda \
+        --data-root "$DATA_DIR" --no-plots --quiet --overwrite --out /tmp/deep
+    [ -f /tmp/deep/metrics.json ] && cp /tmp/deep/metrics.json "$OUTDIR/deep_metrics.json"
 else
     echo "=== epoch: skipped ($DATA_DIR/MNIST/raw not found)" | tee -a "$LOG"
 fi
