@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from stablenet.errors import ConfigError, ConfigTypeError
 from stablenet.train import TrainConfig, check, defaults_for, resolve
@@ -114,3 +115,17 @@ def test_epochs_per_level():
         check(TrainConfig(dataset="swissroll", levels=3, epochs=[30, 3]))
     with pytest.raises(ConfigError, match="--epochs entries must be positive"):
         check(TrainConfig(dataset="swissroll", levels=2, epochs=[30, 0]))
+
+
+@pytest.mark.parametrize("arch", ["hamiltonian", "leapfrog"])
+def test_default_image_networks_start_inside_their_stability_region(arch):
+    """4 layers a stage at T = 2 (h = 0.5): h |lambda| ~ 1 at initialisation; with the old
+    2 layers (h = 1) it was ~2.1, outside the Verlet / leapfrog region in two stages."""
+    from stablenet import build_model
+    from stablenet.train.setup import stability_warnings
+
+    d = DEFAULTS_IMAGE
+    torch.manual_seed(0)
+    model = build_model(arch, (1, 28, 28), 10, d["channels"], d["depth"], d["T"],
+                        bias=d["bias"])
+    assert stability_warnings(model, torch.rand(4, 1, 28, 28)) == []

@@ -25,8 +25,8 @@ DEFAULTS_2D: dict[str, Any] = dict(
     schedule="none", epochs=30, batch_size=0, threads=1, bias="scalar",
 )
 #: defaults for image data (MNIST-like): conv stages, Adam on mini-batches, cosine lr
-DEFAULTS_IMAGE: dict[str, Any] = dict(
-    channels=[16, 32, 64], depth=2, T=2.0, levels=1, alpha=1e-4, beta=1e-4, optimizer="adam",
+DEFAULTS_IMAGE: dict[str, Any] = dict(  # 4 layers a stage: h = 0.5 (docs/depth.md, images)
+    channels=[16, 32, 64], depth=4, T=2.0, levels=1, alpha=1e-4, beta=1e-4, optimizer="adam",
     lr=3e-3, schedule="cosine", epochs=6, batch_size=64, threads=0, bias="feature",
 )
 #: defaults for a user's feature-vector data (.npz / .csv with 2-D x)
