@@ -103,3 +103,17 @@ def test_interrupt_and_resume_give_the_uninterrupted_weights(cli, tmp_path):
     a = torch.load(tmp_path / "full" / "model.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "part" / "model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_init_and_metric_flags_reach_the_run(cli, tmp_path):
+    out = tmp_path / "old"
+    r = cli("train", "--dataset", "swissroll", "--init", "iid", "--metric", "euclidean",
+            "--depth", "4", "--epochs", "1", "--quiet", "--no-plots", "--out", out)
+    assert r.code == 0, r.err
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["init"], config["metric"]) == ("iid", "euclidean")
+    model = stablenet.load(out / "model.pt")
+    K = model.blocks[0].K.detach()
+    assert not torch.allclose(K[0], K[1], atol=0.05)  # trained one epoch from a per-layer draw
+    r = cli("train", "--dataset", "swissroll", "--init", "white", "--out", tmp_path / "x")
+    assert r.code == 2 and "--init" in r.err and "Traceback" not in r.err

@@ -21,6 +21,7 @@ from ..io import ensure_writable_dir
 from ..layers import DEFAULT_GAMMA
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
+from ..timegrid import INITS
 from ..train import (
     TrainConfig,
     TrainingInterrupted,
@@ -34,6 +35,7 @@ from ..train.checkpoint import check_resume_options
 from ..train.defaults import DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
 from ..train.distributed import is_main_process
 from ..train.figures import plot_run
+from ..train.metric import METRICS
 from ..train.setup import build, load_data
 from ._common import epochs_list, int_list, plain_warnings, relative, say
 
@@ -53,6 +55,11 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "beta": dict(type=float, help="classifier weight decay"),
     "gamma": dict(type=float, help="damping of the antisymmetric network (default "
                   f"{DEFAULT_GAMMA:g})"),
+    "init": dict(choices=tuple(INITS), help="law of the initial K(t): smooth (default; one "
+                 "random K for all t plus two small cosine modes), constant, or iid (drawn "
+                 "per layer: white noise in t)"),
+    "metric": dict(choices=METRICS, help="inner product the blocks' weights are optimised "
+                   "in: sobolev (default; depth-independent), l2, euclidean"),
     "activation": dict(choices=tuple(ACTIVATIONS), help="activation sigma (default tanh)"),
     "opening": dict(choices=OPENINGS, help="dense input layer: zero padding or linear"),
     "bias": dict(choices=BIAS_MODES, help="one bias per layer (scalar) or per feature"),
