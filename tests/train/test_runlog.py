@@ -152,3 +152,16 @@ def test_overwrite_starts_the_logs_afresh(tmp_path):
     train(config(log="tensorboard", levels=1, epochs=1), tmp_path, overwrite=True)
     assert len(rows(tmp_path / "log_steps.csv")) == 4
     assert len(scalars(tmp_path / "tensorboard")["step/loss"]) == 4
+
+
+def test_tensorboard_asked_for_but_not_installed_is_a_config_error(monkeypatch, tmp_path):
+    import importlib.util
+
+    from stablenet.errors import ConfigError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorboard" else real(name, *a))
+    with pytest.raises(ConfigError, match="--log tensorboard needs the tensorboard package"):
+        train(config(log="tensorboard"), tmp_path)
+    assert not (tmp_path / "log_steps.csv").exists()
