@@ -43,6 +43,11 @@ DEFAULT_INIT = "smooth"
 class StableBlock(nn.Module):
     """Integrate dy/dt = f(K(t), b(t), y) over [0, T] with ``depth`` steps of h = T / depth.
 
+    Layer j = 0 .. N-1 is one step of the integrator with the weights
+    w_j = (P(K_j), b_j), P the parametrisation: ``state_{j+1} = integrator.step(field, w_j,
+    h, state_j)``, e.g. y_{j+1} = y_j + h f(w_j, y_j) for forward Euler (the rules are in
+    the integrators' and the named blocks' docstrings; docs/theory.md 1 and 3).
+
     Args:
         field: the layer function (``Plain``, ``Gradient``, ``Hamiltonian``) over an operator.
         integrator: ``ForwardEuler``, ``Verlet`` or ``Leapfrog``.

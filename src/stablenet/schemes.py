@@ -122,23 +122,28 @@ class _ConvMixin:
 
 
 class ConvResNet(_ConvMixin, ResNet):
-    """ResNet with K_j a 3x3 convolution C -> C (zero padding 1); input [B, C, H, W]."""
+    """ResNet with K_j a 3x3 convolution C -> C (zero padding 1); input [B, C, H, W]:
+    y_{j+1} = y_j + h sigma(K_j y_j + b_j), b_j per layer or per channel."""
 
 
 class ConvAntisymmetricResNet(_ConvMixin, AntisymmetricResNet):
-    """Antisymmetric ResNet with the operator 1/2 (conv_K - conv_K^T) - gamma/2 I."""
+    """Antisymmetric ResNet with the operator 1/2 (conv_K - conv_K^T) - gamma/2 I:
+    y_{j+1} = y_j + h sigma(1/2 (K_j - K_j^T - gamma I) y_j + b_j), K_j a 3x3 convolution."""
 
 
 class ConvHamiltonianNet(_ConvMixin, HamiltonianNet):
-    """Hamiltonian network with K_j a 3x3 convolution and K_j^T its transposed convolution."""
+    """Hamiltonian network with K_j a 3x3 convolution and K_j^T its transposed convolution:
+    z_{j+1} = z_j - h sigma(K_j^T y_j + b_j),  y_{j+1} = y_j + h sigma(K_j z_{j+1} + b_j)."""
 
 
 class ConvLeapfrogNet(_ConvMixin, LeapfrogNet):
-    """Leapfrog network with K_j a 3x3 convolution and K_j^T its transposed convolution."""
+    """Leapfrog network with K_j a 3x3 convolution and K_j^T its transposed convolution:
+    y_{j+1} = 2 y_j - y_{j-1} - h^2 K_j^T sigma(K_j y_j + b_j)."""
 
 
 class ConvParabolicResNet(_ConvMixin, ParabolicResNet):
-    """Parabolic network with K_j a 3x3 convolution and K_j^T its transposed convolution."""
+    """Parabolic network with K_j a 3x3 convolution and K_j^T its transposed convolution:
+    y_{j+1} = y_j - h K_j^T sigma(K_j y_j + b_j)."""
 
 
 DENSE_BLOCKS = {

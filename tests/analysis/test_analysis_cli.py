@@ -83,3 +83,15 @@ def test_depth_sweep_quick_writes_table_json_and_figures(tmp_path):
 def test_depth_sweep_bad_arguments_exit_2(tmp_path):
     assert main(["depth-sweep", "--quick", "--archs", "densenet", "--out", str(tmp_path)]) == 2
     assert main(["depth-sweep", "--quick", "--h", "0", "--out", str(tmp_path)]) == 2
+
+
+def test_analyze_reports_progress_on_stderr_unless_quiet(tmp_path, capsys):
+    path = save_model(tmp_path / "m.pt", "hamiltonian")
+    assert main(["analyze", str(path), "--out", str(tmp_path / "r"), "--no-figures"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    steps = [line for line in err if line.startswith("stablenet analyze: ")]
+    assert [s.endswith(" ...") for s in steps] == [True, False] * 3
+    assert all(line.rstrip().endswith(" s") for line in steps[1::2])
+    assert main(["analyze", str(path), "--out", str(tmp_path / "r"), "--no-figures",
+                 "--quiet"]) == 0
+    assert "stablenet analyze:" not in capsys.readouterr().err

@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 import math
 
+try:
+    import tomllib
+except ImportError:  # Python 3.10: the backport (stablenet[test] installs it there)
+    import tomli as tomllib
+
 import pytest
 import torch
 
@@ -79,7 +84,7 @@ def test_plot_of_a_directory_without_a_run(cli, tmp_path):
 def test_dry_run_prints_the_resolved_config(cli, tmp_path):
     r = cli("train", "--dataset", "peaks", "--dry-run", "--out", tmp_path / "x")
     assert r.code == 0
-    config = json.loads(r.out[: r.out.rindex("}") + 1])
+    config = tomllib.loads(r.out)  # a settings file that --config reads back
     assert config["T"] == DEFAULTS_2D["T"] and config["optimizer"] == "lbfgs"
     assert not (tmp_path / "x" / "metrics.json").exists()
 

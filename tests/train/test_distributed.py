@@ -85,7 +85,8 @@ def test_only_rank_0_writes(job):
     for name in ("adam", "lbfgs"):
         assert sorted(p.name for p in (out / f"{name}-rank1").iterdir()) == []
         written = sorted(p.name for p in (out / f"{name}-rank0").iterdir())
-        assert written == ["checkpoint.pt", "metrics.json", "model.pt"]
+        assert written == ["checkpoint.pt", "config.toml", "log_epochs.csv", "log_steps.csv",
+                           "metrics.json", "model.pt"]
     metrics = json.loads((out / "adam-rank0" / "metrics.json").read_text())
     single = json.loads((out / "adam-single" / "metrics.json").read_text())
     for mine, ref in zip(metrics["history"], single["history"], strict=True):

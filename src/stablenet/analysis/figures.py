@@ -39,10 +39,14 @@ def draw_region(ax: Any, integrator: Integrator, box: tuple[float, float, float,
     ax.contourf(re.numpy(), im.numpy(), inside.numpy(), levels=[0.5, 1.5], colors=["#cfe8cf"])
     axis = torch.complex(torch.zeros_like(im), im)
     on_axis = integrator.stability_margin(axis) >= 0
+    area = bool(inside.sum() > 2 * 400)  # more than the axis segment: a 2-D region
+    if area:  # a legend entry for the shaded region (contourf has none)
+        ax.fill([], [], color="#cfe8cf", label=f"{integrator.name} stability region")
     if on_axis.sum() > 1:
         ys = im[on_axis]
+        label = None if area else f"{integrator.name} stability region"
         ax.plot([0, 0], [float(ys.min()), float(ys.max())], color="#2a8a2a", lw=3, alpha=0.6,
-                solid_capstyle="butt", label="stability region")
+                solid_capstyle="butt", label=label)
     ax.axhline(0, color="0.7", lw=0.5)
     ax.axvline(0, color="0.7", lw=0.5)
 

@@ -13,7 +13,10 @@ vanishing / contracting.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,25 +62,53 @@ def _as_list(value: Any) -> list:
 
 def analyze(
     model: StableModel | Block, x: Tensor, labels: Tensor | None = None, *, data: str = "",
-    spectra_samples: int = 8, seed: int = 0, threshold: float = THRESHOLD, **spectra_kwargs: Any,
+    spectra_samples: int = 8, seed: int = 0, threshold: float = THRESHOLD,
+    progress: Callable[[str], None] | None = None, **spectra_kwargs: Any,
 ) -> Analysis:
-    """Run the four checks on every block of ``model`` (or on a block) at inputs ``x``."""
+    """Run the four checks on every block of ``model`` (or on a block) at inputs ``x``.
+
+    ``progress(line)``, when given, is called before each check and with its time after
+    it (the spectra of a convolutional model take a minute or more on a CPU).
+    """
+    step = _Steps(progress)
     blocks = stable_blocks(model)
-    specs = _as_list(spectra(model, x, samples=spectra_samples, **spectra_kwargs))
+    with step(f"eigenvalues of every layer ({len(blocks)} block(s), weights and Jacobians at "
+              f"{spectra_samples} sample(s))"):
+        specs = _as_list(spectra(model, x, samples=spectra_samples, **spectra_kwargs))
     with_labels = labels is not None and not is_block(model)
-    grads = gradient_norms(model, x, labels=labels, seed=seed) if with_labels else (
-        gradient_norms(model, x, seed=seed))
+    with step("gradient norms ||dL/dY_j||"):
+        grads = gradient_norms(model, x, labels=labels, seed=seed) if with_labels else (
+            gradient_norms(model, x, seed=seed))
     pairs = list(zip(specs, blocks, strict=True))
+    with step("sensitivity ||Y_j(x + delta) - Y_j(x)|| / ||delta||"):
+        sens = _as_list(sensitivity(model, x, seed=seed))
     return Analysis(
         blocks=[describe_block(b) for b in blocks],
         spectra=specs,
         margins_weights=[block_margins(s, b.T, "weights", gamma=damping(b)) for s, b in pairs],
         margins_data=[block_margins(s, b.T, "data", gamma=damping(b)) for s, b in pairs],
-        sensitivity=_as_list(sensitivity(model, x, seed=seed)),
+        sensitivity=sens,
         gradients=_as_list(grads),
         data=data, loss="mean cross-entropy" if with_labels else "<Y_N, r>, r random unit",
         threshold=threshold,
     )
+
+
+class _Steps:
+    """``with steps("what"):`` reports "what ..." before and "what: N s" after, if asked."""
+
+    def __init__(self, progress: Callable[[str], None] | None) -> None:
+        self.progress = progress
+
+    @contextlib.contextmanager
+    def __call__(self, what: str) -> Iterator[None]:
+        if self.progress is None:
+            yield
+            return
+        self.progress(f"{what} ...")
+        start = time.perf_counter()
+        yield
+        self.progress(f"{what}: {time.perf_counter() - start:.1f} s")
 
 
 def margin_verdict(m: BlockMargins, i: int) -> str:

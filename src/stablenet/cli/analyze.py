@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -44,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ratio above which gradients explode / below 1/threshold vanish")
     parser.add_argument("--seed", type=int, default=0, help="seed of random inputs/directions")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress lines (on stderr) while the checks run")
 
 
 def model_path(path: str) -> Path:
@@ -89,10 +92,13 @@ def run(args: argparse.Namespace) -> int:
     model = load(path)
     x, labels, described = load_inputs(args, tuple(model.config["input_shape"]))
     result = analyze(model, x, labels, data=described, spectra_samples=args.spectra_samples,
-                     seed=args.seed, threshold=args.threshold, image_size=args.image_size)
+                     seed=args.seed, threshold=args.threshold, image_size=args.image_size,
+                     progress=None if args.quiet else _progress)
     result.extra = {"model": str(path), "architecture": model.config.get("arch", "?")}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if not (args.no_figures or args.quiet):
+        _progress("figures ...")
     figures = {} if args.no_figures else write_figures(result, out)
     (out / "report.md").write_text(markdown(result, figures, f"Stability report: {path}"))
     (out / "summary.json").write_text(json.dumps(summary(result), indent=1))
@@ -100,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
         print(line.replace("**", ""))
     print(f"wrote {out / 'report.md'}, {out / 'summary.json'} and {len(figures)} figures")
     return 0
+
+
+def _progress(line: str) -> None:
+    """A progress line of the analysis, on stderr (the verdicts go to stdout)."""
+    print(f"stablenet analyze: {line}", file=sys.stderr, flush=True)
 
 
 def write_figures(result, out: Path) -> dict[str, str]:

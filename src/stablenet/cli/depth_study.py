@@ -27,7 +27,15 @@ from ..registry import ARCHITECTURES
 from ..train.defaults import DEFAULTS_2D, PAPER_PROBLEMS
 from ..train.depth_report import figures, markdown
 from ..train.depth_study import DEPTHS, QUICK_DEPTHS, TABLES, run_study
-from ._common import int_list, plain_warnings, relative, say
+from ._common import (
+    add_settings_arguments,
+    int_list,
+    plain_warnings,
+    print_settings,
+    relative,
+    say,
+    with_settings_file,
+)
 
 COMMAND = "depth-study"
 HELP = ("train every architecture with one fixed configuration at depths 16 ... 4096 (fixed T "
@@ -60,6 +68,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="depths 16, 64, 256 only")
     p.add_argument("--no-plots", action="store_true", help="do not draw figures")
     p.add_argument("--quiet", action="store_true", help="only the summary lines")
+    add_settings_arguments(p)
 
 
 def settings(args: argparse.Namespace) -> tuple[list[int], float, dict[str, Any]]:
@@ -95,7 +104,14 @@ def canonical_command(args: argparse.Namespace, depths: list[int], h: float) -> 
 
 
 def run(args: argparse.Namespace) -> int:
+    args = with_settings_file(args)
     depths, h, options = settings(args)
+    if args.dry_run:
+        print_settings({"problems": args.problems, "archs": args.archs, "depths": depths,
+                        "tables": args.tables, "T": args.T, "h": h,
+                        "optimizer": args.optimizer, "epochs": args.epochs, "seed": args.seed},
+                       COMMAND, args.quiet)
+        return 0
     out = ensure_writable_dir(args.out)
     rows: list[dict[str, Any]] = []
     start = time.perf_counter()

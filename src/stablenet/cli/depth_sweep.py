@@ -10,6 +10,7 @@ from ..analysis.sweep_report import write_sweep
 from ..checks import choice, positive_int, positive_real
 from ..errors import ConfigError
 from ..registry import ARCHITECTURES
+from ._common import add_settings_arguments, print_settings, with_settings_file
 
 COMMAND = "depth-sweep"
 HELP = ("measure ||dL/dY_0|| / ||dL/dY_N|| and the forward sensitivity versus depth N at fixed "
@@ -43,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="depths 8,16,32 and one seed (seconds)")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    add_settings_arguments(parser)
 
 
 def _check(args: argparse.Namespace) -> tuple[list[int], int, list[str], list[str]]:
@@ -76,7 +78,12 @@ def canonical_command(args: argparse.Namespace, depths: list[int], seeds: int,
 
 
 def run(args: argparse.Namespace) -> int:
+    args = with_settings_file(args)
     depths, seeds, archs, regimes = _check(args)
+    if args.dry_run:
+        print_settings({"depths": depths, "h": args.h, "width": args.width, "seeds": seeds,
+                        "samples": args.samples, "archs": archs, "regimes": regimes}, COMMAND)
+        return 0
     records = depth_sweep(depths, args.h, args.width, seeds, args.samples, archs, regimes,
                           progress=lambda line: print(line, flush=True))
     params = {

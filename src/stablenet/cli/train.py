@@ -9,13 +9,13 @@ DIR/metrics.json and DIR/figures/ at the end.
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 from pathlib import Path
 from typing import Any
 
 from ..activations import ACTIVATIONS
 from ..blocks import BIAS_MODES
+from ..configfile import to_toml
 from ..errors import ConfigError
 from ..io import ensure_writable_dir
 from ..layers import DEFAULT_GAMMA
@@ -32,6 +32,7 @@ from ..train import (
     train,
 )
 from ..train.checkpoint import check_resume_options
+from ..train.config import options_from_file
 from ..train.defaults import DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
 from ..train.distributed import is_main_process
 from ..train.figures import plot_run
@@ -82,6 +83,9 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
                         "the training split's mean and std, kept in the model (default: "
                         "features for your own .csv/.npz features, none for the paper's "
                         "problems and images)"),
+    "log": dict(choices=("csv", "tensorboard"), help="run logs: log_steps.csv and "
+                "log_epochs.csv always; tensorboard adds TensorBoard event files in "
+                "DIR/tensorboard (needs the tensorboard package)"),
     "compile": dict(nargs="?", const="inductor", metavar="BACKEND",
                     help="torch.compile the training steps (backend inductor, or the one "
                     "named); pays on long runs (compiling takes seconds per level)"),
@@ -91,6 +95,9 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", help="ellipses, swissroll, peaks, mnist, fashion-mnist, or a "
                    "path to a .npz / .csv file")
+    p.add_argument("--config", type=Path, metavar="FILE", default=None,
+                   help="read the options from a .toml / .json / .yaml file (e.g. what "
+                   "--dry-run printed); flags given as well override the file")
     for dest, kw in CONFIG_FLAGS.items():
         p.add_argument("--" + dest.replace("_", "-"), dest=dest, default=None, **kw)
     p.add_argument("--reversible", action="store_true", default=None,
@@ -108,7 +115,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     p.add_argument("--no-plots", action="store_true", help="do not write figures")
     p.add_argument("--dry-run", action="store_true",
-                   help="check the options and the data, print the resolved config, exit")
+                   help="check the options and the data, print the resolved config as a "
+                   "TOML file that --config reads back, exit")
     p.add_argument("--stop-after-epochs", type=int, default=None, help=argparse.SUPPRESS)
 
 
@@ -131,12 +139,14 @@ def given_options(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     with plain_warnings():
         _quiet_unless_main_process(args)
-        out = _out_dir(args)
         options = given_options(args)
+        if args.config is not None:
+            options = _with_config_file(args.config, options, args)
+        out = _out_dir(args, options.get("dataset"), options.get("arch"))
         if args.resume is not None:
             config = None  # the checkpoint's, read once by train(); the flags must agree
         else:
-            if args.dataset is None:
+            if "dataset" not in options:
                 raise ConfigError("--dataset is required (or --resume DIR to continue a run)")
             config = TrainConfig(**options)
         if args.dry_run:
@@ -154,6 +164,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_config_file(path: Path, flags: dict[str, Any],
+                      args: argparse.Namespace) -> dict[str, Any]:
+    """The options of the settings file ``path`` with the flags' on top (a memory mode
+    given by flag replaces the file's, segment length included)."""
+    if args.resume is not None:
+        raise ConfigError("--config applies to a new run; a resumed run keeps the config of "
+                          "its checkpoint (drop --config)")
+    options = options_from_file(path)
+    if "memory" in flags:
+        options.pop("checkpoint_segment", None)
+    return {**options, **flags}
+
+
 def _quiet_unless_main_process(args: argparse.Namespace) -> None:
     """Under torchrun, ranks other than 0 print no progress or warnings and draw no figures."""
     if not is_main_process():
@@ -161,7 +184,7 @@ def _quiet_unless_main_process(args: argparse.Namespace) -> None:
         warnings.simplefilter("ignore")
 
 
-def _out_dir(args: argparse.Namespace) -> Path:
+def _out_dir(args: argparse.Namespace, dataset: str | None, arch: str | None) -> Path:
     if args.resume is not None:
         if args.out is not None and args.out.resolve() != args.resume.resolve():
             raise ConfigError(f"--out {args.out} and --resume {args.resume} differ; a resumed "
@@ -169,8 +192,8 @@ def _out_dir(args: argparse.Namespace) -> Path:
         return args.resume
     if args.out is not None:
         return args.out
-    name = Path(args.dataset or "run").stem
-    return Path("runs") / f"{name}-{args.arch or 'hamiltonian'}"
+    name = Path(dataset or "run").stem
+    return Path("runs") / f"{name}-{arch or 'hamiltonian'}"
 
 
 def _stopper(epochs: int | None):
@@ -198,8 +221,9 @@ def _dry_run(config: TrainConfig | None, out: Path, args: argparse.Namespace,
     model = build(resolved, split)
     ensure_writable_dir(out)
     n = sum(p.numel() for p in model.parameters())
-    say(json.dumps(resolved.to_dict(), indent=2), args.quiet)
-    say(f"{split!r}; {n} parameters; output directory {relative(out)}", args.quiet)
+    header = (f"stablenet train, resolved options: `stablenet train --config FILE` trains this "
+              f"run\n{split!r}; {n} parameters; output directory {relative(out)}")
+    say(to_toml(resolved.to_dict(), header).rstrip("\n"), args.quiet)
     return 0
 
 

@@ -15,7 +15,14 @@ State = tuple[Tensor, ...]
 
 
 class Integrator:
-    """Base class. Subclasses define ``init``, ``step``, ``output`` (and ``inverse_step``)."""
+    """Base class of the time steppers: one step maps the state tuple at t_j to t_{j+1}.
+
+    Subclasses define ``init`` (the state tuple from y_0), ``step(field, w, h, state)``
+    (the update rule, stated in each subclass's docstring), ``output`` (the y_j the next
+    layer sees), ``stability_margin(h lambda)`` (>= 0 inside the stability region) and,
+    when ``invertible``, ``inverse_step`` (the exact inverse of ``step``). ``order`` is the
+    order of accuracy of the step rule.
+    """
 
     name: str = ""
     order: int = 0

@@ -17,6 +17,15 @@ from .base import Integrator, State
 
 
 class ForwardEuler(Integrator):
+    """Forward Euler, one state y (docs/theory.md 1 and 2)::
+
+        y_{j+1} = y_j + h f_j(y_j)
+
+    Order 1, not invertible. Stable on the linearised step iff every eigenvalue lambda of
+    the Jacobian satisfies |1 + h lambda| <= 1 (the disc of radius 1 about -1;
+    :meth:`stability_margin` is 1 - |1 + h lambda|).
+    """
+
     name = "euler"
     order = 1
 

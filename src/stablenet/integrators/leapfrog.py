@@ -23,6 +23,15 @@ from .verlet import imaginary_margin
 
 
 class Leapfrog(Integrator):
+    """Leapfrog for y'' = F(y), states (y_{j-1}, y_j), y_{-1} = y_0 (docs/theory.md 3.4)::
+
+        y_{j+1} = 2 y_j - y_{j-1} + h^2 F_j(y_j)
+
+    Network force F = -K^T sigma(K y + b). Order 2, explicit and exactly invertible
+    (:meth:`inverse_step`: y_{j-1} = 2 y_j - y_{j+1} + h^2 F_j(y_j)). Stable on
+    first-order eigenvalues +-i w iff h |w| <= 2 (:meth:`stability_margin` as Verlet's).
+    """
+
     name = "leapfrog"
     order = 2
     invertible = True

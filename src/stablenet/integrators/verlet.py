@@ -32,6 +32,22 @@ def imaginary_margin(h_lambda: Tensor, rtol: float = 1e-6) -> Tensor:
 
 
 class Verlet(Integrator):
+    """Verlet (symplectic Euler) for a partitioned field (dy, dz), states (z, y), z_0 = 0
+    (docs/theory.md 3.3)::
+
+        z_{j+1} = z_j + h dz_j(y_j)
+        y_{j+1} = y_j + h dy_j(z_{j+1})
+
+    Hamiltonian field: dz = -sigma(K^T y + b), dy = sigma(K z + b). A first-order field
+    F is integrated as y'' = F(y) (dy = z, dz = F(y); :class:`~stablenet.layers.SecondOrder`).
+    Order 2, explicit and exactly invertible (:meth:`inverse_step`)::
+
+        y_j = y_{j+1} - h dy_j(z_{j+1}),   z_j = z_{j+1} - h dz_j(y_j)
+
+    Stable on eigenvalues +-i w iff h |w| <= 2 (:meth:`stability_margin`: 2 - |h lambda|
+    on the imaginary axis, -|Re h lambda| off it).
+    """
+
     name = "verlet"
     order = 2
     invertible = True

@@ -67,7 +67,13 @@ def add_scaled_dz(field: PartitionedField, base: Tensor, alpha: float, w: Weight
 
 
 class Plain(_Field):
-    """f(w, y) = sigma(K y + b)."""
+    """The plain layer function (ResNet, antisymmetric network; docs/theory.md 3.1-3.2)::
+
+        f(w, y) = sigma(K y + b),   w = (K, b)
+
+    K is the operator after the parametrisation (for the antisymmetric network
+    1/2 (K - K^T - gamma I)). Forward Euler turns it into y+ = y + h sigma(K y + b).
+    """
 
     form = "plain"
 
@@ -82,7 +88,14 @@ class Plain(_Field):
 
 
 class Gradient(_Field):
-    """f(w, y) = -K^T sigma(K y + b): symmetric negative semi-definite Jacobian."""
+    """The gradient layer function (parabolic network, leapfrog force; docs/theory.md 3.4-3.5)::
+
+        f(w, y) = -K^T sigma(K y + b)
+
+    Its Jacobian -K^T diag(sigma'(K y + b)) K is symmetric negative semi-definite for any
+    K. Forward Euler: y+ = y - h K^T sigma(K y + b); leapfrog: y+ = 2 y - y- - h^2 K^T
+    sigma(K y + b).
+    """
 
     form = "gradient"
 
@@ -102,7 +115,14 @@ class Gradient(_Field):
 
 
 class Hamiltonian(_Field):
-    """dy/dt = sigma(K z + b), dz/dt = -sigma(K^T y + b)."""
+    """The Hamiltonian pair, a partitioned field of (y, z) (docs/theory.md 3.3)::
+
+        dy/dt = dy(w, z) = sigma(K z + b),   dz/dt = dz(w, y) = -sigma(K^T y + b)
+
+    Its Jacobian [[0, diag(sigma') K], [-diag(sigma') K^T, 0]] has a purely imaginary
+    spectrum for any K when sigma' is the same in both parts. Verlet:
+    z+ = z - h sigma(K^T y + b), y+ = y + h sigma(K z+ + b).
+    """
 
     form = "hamiltonian"
     partitioned = True
@@ -127,7 +147,12 @@ class Hamiltonian(_Field):
 
 
 class SecondOrder:
-    """y'' = F(y) as a partitioned first-order system: dy/dt = z, dz/dt = F(y)."""
+    """y'' = F(y) as a partitioned first-order system (for Verlet)::
+
+        dy/dt = dy(w, z) = z,   dz/dt = dz(w, y) = F(w, y)
+
+    so that Verlet steps z+ = z + h F(y), y+ = y + h z+.
+    """
 
     partitioned = True
 

@@ -45,7 +45,8 @@ class BlockCoordinateDescent:
     Args:
         model: a stablenet model (``.classifier``, ``.blocks``); used only for checking,
             ``step`` takes the model to update.
-        alpha, beta: the weights of the time smoothness and classifier weight decay.
+        alpha: the weight of the time smoothness R_theta.
+        beta: the weight of the classifier weight decay.
         newton_iters: Newton steps on the classifier per outer iteration (0 skips it).
         cg_iters: the most CG iterations per Newton / Gauss-Newton system.
         gn_iters: Gauss-Newton steps on the network per outer iteration (0 skips it).

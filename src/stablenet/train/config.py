@@ -11,12 +11,15 @@ every level, or a list with one per level).
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from ..activations import ACTIVATIONS
 from ..blocks import BIAS_MODES
 from ..checks import choice, integer, nonnegative_real, positive_real
+from ..configfile import read_config, unknown_keys
 from ..errors import ConfigError, ConfigTypeError
 from ..layers import DEFAULT_GAMMA
 from ..models import OPENINGS
@@ -38,6 +41,9 @@ from .defaults import (
 )
 from .metric import METRICS
 
+#: run-log formats (``log``): the CSV logs are always written, TensorBoard's on request
+LOGS = ("csv", "tensorboard")
+
 
 @dataclass
 class TrainConfig:
@@ -53,6 +59,9 @@ class TrainConfig:
     networks run far faster on 1 thread (no waiting on busy cores), their default.
     ``compile``: a ``torch.compile`` backend (``"inductor"``, the CLI's ``--compile``) for
     the training steps (adam, sgd, lbfgs; evaluation stays eager); None: eager.
+    ``log``: the run directory always gets ``log_steps.csv`` and ``log_epochs.csv``
+    (:mod:`stablenet.train.runlog`); ``"tensorboard"`` adds TensorBoard event files in
+    ``DIR/tensorboard`` (needs the ``tensorboard`` package).
     ``standardize``: ``"features"`` standardises each input feature with the training
     split's mean and std, stored in the model (the default for a user's feature data);
     ``"none"`` (the default for the paper's problems, whose results it would change, and
@@ -92,6 +101,7 @@ class TrainConfig:
     threads: int | None = None
     compile: str | None = None
     standardize: str | None = None
+    log: str = "csv"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -109,6 +119,22 @@ class TrainConfig:
             raise ConfigError(f"unknown training option(s) {unknown}; known: {sorted(names)}")
         return cls(**data)
 
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, **overrides: Any) -> TrainConfig:
+        """The config in a settings file (TOML, JSON or YAML, see
+        :mod:`stablenet.configfile`; e.g. what ``stablenet train --dry-run`` printed),
+        with ``overrides`` on top."""
+        return cls.from_dict({**options_from_file(path), **overrides})
+
+
+def options_from_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The training options in a settings file, their names checked (ConfigError naming
+    the file and the unknown ones); the values are checked by :func:`check`."""
+    data = read_config(path)
+    unknown_keys(data, {f.name for f in dataclasses.fields(TrainConfig)}, path,
+                 "training option")
+    return data
+
 
 #: the command-line flag of each option checked here (the name every message uses)
 FLAGS = {"T": "--T (the final time)", "checkpoint_segment": "--checkpoint"}
@@ -119,7 +145,7 @@ CHOICES: dict[str, tuple[str, tuple]] = {
     "opening": ("opening", OPENINGS), "bias": ("bias", BIAS_MODES),
     "optimizer": ("optimizer", OPTIMIZERS), "schedule": ("learning-rate schedule", SCHEDULES),
     "device": ("device", DEVICES), "dtype": ("dtype", DTYPES), "memory": ("memory mode", MEMORY),
-    "standardize": ("standardization", STANDARDIZE),
+    "standardize": ("standardization", STANDARDIZE), "log": ("log format", LOGS),
 }
 #: integer options and their smallest allowed value
 INTEGERS = {"width": 1, "depth": 1, "levels": 1, "limit_train": 1,
@@ -162,6 +188,10 @@ def check(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"--momentum must be in [0, 1), got {c.momentum}")
     if c.compile is not None:
         _check_compile(c)
+    if c.log == "tensorboard" and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError("--log tensorboard needs the tensorboard package: pip install "
+                          "tensorboard (or stablenet[tensorboard]); the CSV logs are written "
+                          "without it")
     if c.levels is not None and c.depth is not None and c.depth * 2 ** (c.levels - 1) > 2**16:
         raise ConfigError(
             f"--depth {c.depth} with --levels {c.levels} would reach depth "

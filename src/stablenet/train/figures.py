@@ -118,12 +118,32 @@ def trajectories(model: StableModel, split: DataSplit, path: Path, panels: int =
         ax.set_yticks([])
     how = "coordinates" if traj.shape[-1] <= 2 else "PCA projection"
     fig.suptitle(f"{split.name}: features through the layers ({how})", fontsize=10)
+    _class_legend(fig, split, plt.get_cmap("tab10"))
     return save_figure(fig, path)
 
 
+def class_names(split: DataSplit) -> list[str]:
+    """The name of each class: the user's label where the data have one, else its index."""
+    classes = split.classes or range(split.num_classes)
+    return [str(c) for c in classes]
+
+
+def _class_legend(fig: Any, split: DataSplit, cmap: Any, most: int = 10) -> None:
+    """A legend of the class colours (the tab10 colour of class k) in the first panel."""
+    names = class_names(split)[:most]
+    ax = fig.axes[0]
+    handles = [ax.scatter([], [], color=cmap(k % 10), s=12, label=name)
+               for k, name in enumerate(names)]
+    more = f" (first {most} of {split.num_classes})" if split.num_classes > most else ""
+    ax.legend(handles=handles, title="class" + more, loc="best", fontsize=7,
+              title_fontsize=7, framealpha=0.8)
+
+
 def curves(history: list[dict[str, Any]], path: Path) -> Path:
-    """Loss and accuracy per epoch, training and validation, with level boundaries."""
+    """Loss and accuracy per epoch, training and validation, with level boundaries (a
+    dashed line labelled with the new level and its depth) and integer epoch ticks."""
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator  # lazily: matplotlib is optional
     rows = [r for r in history if r.get("epoch", 0) > 0]
     step = list(range(1, len(rows) + 1))
     fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -132,10 +152,16 @@ def curves(history: list[dict[str, Any]], path: Path) -> Path:
         ax_a.plot(step, [r[f"{key}_accuracy"] for r in rows], label=label)
     for i in range(1, len(rows)):
         if rows[i]["level"] != rows[i - 1]["level"]:
-            for ax in (ax_l, ax_a):
+            label = f"level {rows[i]['level'] + 1}: depth {rows[i]['depth']}"
+            for ax in (ax_l, ax_a):  # the switch: after epoch i, before epoch i + 1
                 ax.axvline(i + 0.5, color="grey", lw=0.8, ls="--")
-    ax_l.set(xlabel="epoch", ylabel="loss (training: with R)", yscale="log")
-    ax_a.set(xlabel="epoch", ylabel="accuracy")
+                ax.annotate(label, xy=(i + 0.5, 1.0), xycoords=("data", "axes fraction"),
+                            xytext=(3, -3), textcoords="offset points", ha="left", va="top",
+                            fontsize=7, color="0.35", rotation=90)
+    ax_l.set(xlabel="epoch (over all levels)", ylabel="loss (training: with R)", yscale="log")
+    ax_a.set(xlabel="epoch (over all levels)", ylabel="accuracy")
+    for ax in (ax_l, ax_a):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_a.legend()
     return save_figure(fig, path)
 

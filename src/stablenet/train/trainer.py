@@ -24,9 +24,10 @@ from typing import Any
 
 import torch
 
+from ..configfile import to_toml
 from ..data import DataSplit
 from ..interfaces import StableModel
-from ..io import save_json, save_torch
+from ..io import save_json, save_text, save_torch
 from ..objective import evaluate, regularization
 from ..registry import build_model
 from .checkpoint import check_same, load_model_state, save_checkpoint
@@ -38,6 +39,7 @@ from .optimizers import NonFinite, learning_rate, make_stepper
 from .progress import Progress
 from .results import run_metrics
 from .rng import rng_state, seed_everything, set_rng_state
+from .runlog import RunLog, regularizer_terms
 from .setup import build, torch_setup
 from .signals import StopRequests, TrainingInterrupted
 
@@ -77,6 +79,7 @@ class Trainer:
         self.seconds, self._t0 = 0.0, time.perf_counter()
         self.metrics: dict[str, Any] | None = None
         self._compiled: torch.nn.Module | None = None  # torch.compile(model), made lazily
+        self.log: RunLog | None = None  # the run's CSV / TensorBoard logs, while it runs
 
     # -- the position, for checkpoints -------------------------------------------------
     def elapsed(self) -> float:
@@ -117,6 +120,8 @@ class Trainer:
         """Write ``DIR/checkpoint.pt`` (no-op without an output directory)."""
         if self.out is None:
             return None
+        if self.log is not None:
+            self.log.flush()  # every row the checkpoint covers is on disk before it
         return save_checkpoint(self.out / "checkpoint.pt",
                                self.state_dict(model_state, model_config))
 
@@ -135,14 +140,61 @@ class Trainer:
 
     def run_levels(self) -> None:
         """Train from the current position to the end of the last level."""
+        self._open_log()  # before the clock starts: importing tensorboard takes a second
         self._t0 = time.perf_counter()
-        with self.stop:
-            while True:
-                self._run_level()
-                if self.level + 1 >= self.levels:
-                    break
-                self._next_level()
+        try:
+            with self.stop:
+                while True:
+                    self._run_level()
+                    if self.level + 1 >= self.levels:
+                        break
+                    self._next_level()
+        finally:
+            if self.log is not None:
+                self.log.close()
+                self.log = None
         self.progress.close()
+
+    # -- the run logs (stablenet.train.runlog) -----------------------------------------
+    def steps_before(self, level: int) -> int:
+        """Optimizer steps of the run before level ``level`` starts."""
+        return sum(self.config.epochs_at(k) for k in range(level)) * self.n_batches()
+
+    def global_step(self) -> int:
+        """Optimizer steps taken so far in the whole run."""
+        return self.steps_before(self.level) + self.step_k
+
+    def _open_log(self) -> None:
+        if self.out is None:
+            return
+        at = [self.steps_before(r["level"]) + r["epoch"] * self.n_batches()
+              for r in self.history]
+        if not self.history and self.global_step() == 0:  # a new run: its settings file
+            save_text(to_toml(self.config.to_dict(), "the resolved options of this run: "
+                              "`stablenet train --config config.toml` trains it again"),
+                      self.out / "config.toml")
+        self.log = RunLog(self.out, self.config.log == "tensorboard", self.global_step(),
+                          self.history, at)
+
+    def _log_epoch(self, record: dict[str, Any]) -> None:
+        if self.log is not None:
+            smooth, decay = regularizer_terms(self.model, self.config.alpha, self.config.beta)
+            self.log.epoch({**record, "step": self.global_step(), "smoothness": smooth,
+                            "weight_decay": decay})
+
+    def _log_step(self, out: dict[str, Any], terms: tuple[float, float], lr: float | None,
+                  step: int) -> None:
+        if "cross_entropy" in out:  # BCD: its loss is at the point it accepted (after)
+            terms = regularizer_terms(self.model, self.config.alpha, self.config.beta)
+        loss, count = float(out["loss"]), max(int(out["count"]), 1)
+        self.log.step({
+            "step": step, "level": self.level, "depth": self.model.blocks[0].depth,
+            "epoch": self.epoch + 1, "batch": self.batch + 1, "loss": loss,
+            "cross_entropy": float(out.get("cross_entropy", loss - sum(terms))),
+            "smoothness": terms[0], "weight_decay": terms[1],
+            "accuracy": int(out["correct"]) / count, "lr": lr,
+            "grad_norm": out.get("grad_norm"), "seconds": self.elapsed(),
+        })
 
     def _run_level(self) -> None:
         if not self.started:
@@ -164,6 +216,7 @@ class Trainer:
             "train_loss": None, "train_accuracy": None, "val_loss": ev.loss,
             "val_accuracy": ev.accuracy, "seconds": self.elapsed(),
         })
+        self._log_epoch(self.history[-1])
         self._consider(ev.accuracy, ev.loss, epoch=0)
         self.started = True
 
@@ -179,17 +232,22 @@ class Trainer:
             else:
                 idx = self.perm[b * bs:(b + 1) * bs].to(self.device)
                 xb, yb = x[idx], y[idx]
+            lr = None
             if hasattr(self.stepper, "set_lr"):
                 c = self.config
-                self.stepper.set_lr(learning_rate(c.schedule, c.lr, self.step_k, total))
-            self._step(xb, yb)
+                lr = learning_rate(c.schedule, c.lr, self.step_k, total)
+                self.stepper.set_lr(lr)
+            self._step(xb, yb, lr)
             self.batch = b + 1
             if self.callback is not None:
                 self.callback(self, "step")
             if self._stop_requested():
                 self.interrupt()
 
-    def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor, lr: float | None = None) -> None:
+        step = self.global_step()
+        if self.log is not None:  # R at the weights the stepper's loss is measured at
+            terms = regularizer_terms(self.model, self.config.alpha, self.config.beta)
         try:
             if self.parallel is not None:  # this rank's slice; global metrics
                 out = self.parallel.step(self.stepper, self.model, xb, yb)
@@ -203,6 +261,8 @@ class Trainer:
             if last is not None and last.is_file():
                 err.args = (f"{err.args[0]} The last good checkpoint is kept in {last}.",)
             raise err from None
+        if self.log is not None:
+            self._log_step(out, terms, lr, step)
         self.step_k += 1
         count, right = int(out["count"]), int(out["correct"])  # every stepper reports both
         self.sums = [self.sums[0] + float(out["loss"]) * count, self.sums[1] + right,
@@ -230,6 +290,7 @@ class Trainer:
             "val_loss": ev.loss, "val_accuracy": ev.accuracy, "seconds": self.elapsed(),
         }
         self.history.append(record)
+        self._log_epoch(record)
         self._consider(ev.accuracy, ev.loss, epoch=self.epoch + 1)
         self.epoch, self.batch, self.perm, self.sums = self.epoch + 1, 0, None, [0.0, 0, 0]
         self.progress.epoch(record)
