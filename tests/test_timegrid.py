@@ -17,7 +17,6 @@ from stablenet.timegrid import (
     layer_times,
     smoothness_norm,
 )
-from stablenet.train import prolong
 
 ARCHS = ["resnet", "antisymmetric", "hamiltonian", "leapfrog", "parabolic"]
 
@@ -80,22 +79,6 @@ def test_smoothness_penalty_at_initialisation_is_bounded_in_depth(float64):
     assert abs(values[-1] - exact) < 0.01 * exact
     iid = [float(smoothness_norm(IID().sample(d, T, (3, 3), std), T / d)) for d in (16, 256)]
     assert iid[1] / iid[0] > 100  # (256 / 16)^2 = 256 in expectation
-
-
-@pytest.mark.parametrize("arch", ARCHS)
-def test_prolonging_the_default_block_changes_its_output_by_o_h(arch, float64):
-    """Depth N -> 2N by interpolation in time: the output gap about halves per doubling."""
-    block, x, gaps = _block(arch, 8), torch.randn(40, 3), []
-    with torch.no_grad():
-        prev = block(x)
-        for _ in range(4):
-            block = prolong(block)
-            out = block(x)
-            gaps.append(float((out - prev).norm() / prev.norm()))
-            prev = out
-    assert gaps[0] < 0.2, gaps
-    for coarse, fine in zip(gaps, gaps[1:], strict=False):
-        assert fine < coarse / 1.5, gaps
 
 
 def test_prolonging_the_default_block_matches_the_deeper_default_block(float64):
