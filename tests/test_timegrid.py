@@ -18,7 +18,6 @@ from stablenet.timegrid import (
     smoothness_norm,
 )
 
-ARCHS = ["resnet", "antisymmetric", "hamiltonian", "leapfrog", "parabolic"]
 
 
 def _block(arch, depth, T=3.0, conv=False, init=None, seed=0):
