@@ -19,7 +19,6 @@ from stablenet.timegrid import (
 )
 
 
-
 def _block(arch, depth, T=3.0, conv=False, init=None, seed=0):
     torch.manual_seed(seed)
     kw = {} if init is None else {"init": init}
