@@ -65,6 +65,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "2-D default)")
     p.add_argument("--epochs", type=int, default=None, help="epochs of every run")
     p.add_argument("--seed", type=int, default=0, help="random seed of every run")
+    p.add_argument("--limit-train", type=int, default=None, metavar="N",
+                   help="train every run on a seeded random subset of N training points")
     p.add_argument("--quick", action="store_true", help="depths 16, 64, 256 only")
     p.add_argument("--no-plots", action="store_true", help="do not draw figures")
     p.add_argument("--quiet", action="store_true", help="only the summary lines")
@@ -88,6 +90,8 @@ def settings(args: argparse.Namespace) -> tuple[list[int], float, dict[str, Any]
         options["optimizer"] = args.optimizer
     if args.epochs is not None:
         options["epochs"] = args.epochs
+    if args.limit_train is not None:
+        options["limit_train"] = positive_int("--limit-train", args.limit_train)
     return depths, h, options
 
 
@@ -100,6 +104,8 @@ def canonical_command(args: argparse.Namespace, depths: list[int], h: float) -> 
         argv += ["--optimizer", args.optimizer]
     if args.epochs is not None:
         argv += ["--epochs", str(args.epochs)]
+    if args.limit_train is not None:
+        argv += ["--limit-train", str(args.limit_train)]
     return "stablenet " + shlex.join(argv)
 
 
@@ -109,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_settings({"problems": args.problems, "archs": args.archs, "depths": depths,
                         "tables": args.tables, "T": args.T, "h": h,
-                        "optimizer": args.optimizer, "epochs": args.epochs, "seed": args.seed},
+                        "optimizer": args.optimizer, "epochs": args.epochs, "seed": args.seed,
+                        "limit_train": args.limit_train},
                        COMMAND, args.quiet)
         return 0
     out = ensure_writable_dir(args.out)
