@@ -20,11 +20,12 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
-from ..io import save_torch
+from ..io import load_torch, save_torch
 
 FORMAT = "stablenet-checkpoint"
 VERSION = 1
 REQUIRED = ("config", "model_config", "model", "trainer")
+START_ANEW = "start the run anew with --overwrite (or in another --out directory)"
 #: config fields that fix the network's architecture and parameter shapes
 ARCH_FIELDS = ("arch", "width", "channels", "depth", "levels", "T", "activation", "bias",
                "opening", "gamma", "dataset")
@@ -40,16 +41,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; there is no run to resume there")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # truncated zip, bad pickle, not a torch file at all
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        if "Unsupported global" in str(exc):
-            detail = "it holds Python objects that no stablenet checkpoint contains"
-        raise CheckpointError(
-            f"{path} cannot be read as a stablenet checkpoint: it is corrupt, truncated or "
-            f"foreign ({type(exc).__name__}: {detail})"
-        ) from None
+    payload = load_torch(path, "checkpoint", map_location)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(
             f"{path} is not a stablenet training checkpoint (no format tag {FORMAT!r}); "
@@ -63,6 +55,13 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     missing = [k for k in REQUIRED if k not in payload]
     if missing:
         raise CheckpointError(f"{path} is incomplete: missing {', '.join(missing)}")
+    for key in REQUIRED:
+        if not isinstance(payload[key], dict):
+            raise CheckpointError(f"{path} is damaged or was edited: its {key!r} is a "
+                                  f"{type(payload[key]).__name__}, not a dict; {START_ANEW}")
+    if not all(torch.is_tensor(v) for v in payload["model"].values()):
+        raise CheckpointError(f"{path} is damaged or was edited: its weights are not all "
+                              f"tensors; {START_ANEW}")
     return payload
 
 
