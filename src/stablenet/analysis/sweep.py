@@ -70,10 +70,15 @@ def linear_prediction(block: StableBlock, T: float) -> dict[str, float]:
     lam = block_spectrum(block).system("weights")[0]
     return {
         "rho": rho,
-        "predicted_discrete": rho ** block.depth,
+        "predicted_discrete": _exp(block.depth * math.log(rho)) if rho > 0 else 0.0,
         "max_re_lambda": float(lam.real.max()),
-        "predicted_continuous": math.exp(float(lam.real.max()) * T),
+        "predicted_continuous": _exp(float(lam.real.max()) * T),
     }
+
+
+def _exp(x: float) -> float:
+    """exp(x), ``inf`` where it overflows float64 (a growth too large to represent)."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def measure(

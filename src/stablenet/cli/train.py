@@ -38,7 +38,7 @@ from ..train.distributed import is_main_process
 from ..train.figures import plot_run
 from ..train.metric import METRICS
 from ..train.setup import build, load_data
-from ._common import epochs_list, int_list, plain_warnings, relative, say
+from ._common import epochs_list, int_list, out_path, plain_warnings, relative, say
 
 COMMAND = "train"
 HELP = "train a stable network (paper problems, MNIST, or a .npz/.csv file)"
@@ -106,9 +106,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=int, metavar="K", default=None, dest="checkpoint_segment",
                    help="store every K-th state and recompute the rest in backward")
     p.add_argument("--device", choices=DEVICES, default=None, help="cpu (default) or cuda")
-    p.add_argument("--out", type=Path, default=None,
+    p.add_argument("--out", type=out_path, default=None,
                    help="output directory (default runs/DATASET-ARCH)")
-    p.add_argument("--resume", type=Path, metavar="DIR", default=None,
+    p.add_argument("--resume", type=out_path, metavar="DIR", default=None,
                    help="continue the run in DIR from DIR/checkpoint.pt")
     p.add_argument("--overwrite", action="store_true",
                    help="start afresh even if --out already holds a run")
