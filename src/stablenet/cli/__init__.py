@@ -47,9 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stablenet`` console script; returns the exit code."""
-    parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        argv = list(sys.argv[1:] if argv is None else argv)
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the commands are imported
+        print("stablenet: interrupted", file=sys.stderr)
+        return 130
     args._argv = argv  # for a command's --config FILE (flags override it: parsed again)
     try:
         return int(args._run(args) or 0)
