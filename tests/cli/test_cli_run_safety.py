@@ -145,3 +145,13 @@ def test_help_shows_the_per_dataset_defaults_and_the_safety_rules(cli):
                     "warnings (how the data were read, stability) and errors still go to "
                     "stderr"):
         assert promise in text, promise
+
+
+def test_the_readme_states_the_safety_rules():
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    for promise in ("One run per directory", "`--overwrite` removes the previous run's files",
+                    "`--resume` checks that the training data", "`--allow-data-change`",
+                    "what cannot fit is refused with the numbers", "A full disk ends with"):
+        assert promise in readme, promise

@@ -51,7 +51,7 @@ def test_term_sizes_are_the_terms_of_the_objective():
     model = stablenet.build_model("hamiltonian", (2,), 2, 4, 5, 1.0)
     x, y = torch.randn(8, 2), torch.tensor([0, 1] * 4)
     sizes = term_sizes(model, x, y, alpha=0.3, beta=0.2)
-    ce = torch.nn.functional.cross_entropy(model(x), y)
+    ce = torch.nn.functional.cross_entropy(model(x), y).detach()
     assert sizes["data"][0] == pytest.approx(float(ce), rel=1e-6)
     assert sizes["smoothness"][0] == pytest.approx(float(smoothness(model.block, 0.3)), rel=1e-6)
     decay = weight_decay(model.classifier, 0.2)

@@ -12,6 +12,7 @@ import torch
 
 from stablenet.data import load_dataset
 from stablenet.errors import CheckpointError, OutputError
+from stablenet.io import TEMPORARY
 from stablenet.train import TrainConfig, TrainingInterrupted, load_checkpoint, train
 from stablenet.train.fingerprint import data_fingerprint
 from stablenet.train.trainer import Trainer
@@ -117,7 +118,8 @@ def test_a_full_disk_keeps_the_last_checkpoint_and_resume_completes(stopped, ful
     msg = str(info.value)
     assert "No space left on device" in msg and "previous checkpoint.pt is unchanged" in msg
     assert (out / "checkpoint.pt").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt"]
+    assert not (out / "model.pt").exists()
+    assert not any(TEMPORARY.match(p.name) for p in out.rglob("*"))  # no half-written file
     monkeypatch.undo()  # space again: the run continues to the weights of an uninterrupted one
     train(None, out, resume=True)
     full = tmp_path / "full"

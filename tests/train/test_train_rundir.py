@@ -113,7 +113,9 @@ def test_a_diverged_overwrite_never_points_at_the_old_checkpoint(tmp_path):
     with pytest.raises(DivergenceError) as info:
         train(config(seed=3), tmp_path, overwrite=True, callback=nan_at_first_step)
     assert "last good checkpoint" not in str(info.value)
-    assert previous_run_files(tmp_path) == []
+    left = {p.name for p in previous_run_files(tmp_path)}
+    assert not left & {"checkpoint.pt", "model.pt", "metrics.json"}  # the old run's are gone
+    assert "seed = 3" in (tmp_path / "config.toml").read_text()  # the new run's settings
 
 
 def test_clear_run_removes_only_run_files(tmp_path):

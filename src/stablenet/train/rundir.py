@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..io import remove_stale_temporaries
+from .runlog import EPOCHS_FILE, STEPS_FILE, TENSORBOARD_DIR
 
 try:  # POSIX
     import fcntl
@@ -36,10 +37,10 @@ except ImportError:  # Windows: exclusive creation and a liveness check of the p
 
 LOCK = ".stablenet.lock"
 #: the files of a run directory that a run writes (--overwrite removes them)
-RUN_FILES = ("checkpoint.pt", "model.pt", "metrics.json", "config.toml", "log_steps.csv",
-             "log_epochs.csv")
+RUN_FILES = ("checkpoint.pt", "model.pt", "metrics.json", "config.toml", STEPS_FILE,
+             EPOCHS_FILE)
 #: folders of a run's outputs and the names of the files the run writes there
-RUN_FOLDERS = {"figures": "*.png", "tensorboard": "events.out.tfevents.*"}
+RUN_FOLDERS = {"figures": "*.png", TENSORBOARD_DIR: "events.out.tfevents.*"}
 
 
 def holder_info() -> dict[str, Any]:
