@@ -4,6 +4,7 @@ cannot be analysed give exit code 2 and a message naming the problem and the fix
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import torch
@@ -116,3 +117,31 @@ def test_depth_sweep_reports_overflow_instead_of_crashing(cli, tmp_path):
     assert "overflow float64" in r.err
     report = (tmp_path / "s" / "depth_sweep.md").read_text()
     assert "overflow float64" in report and "| inf |" in report
+
+
+def test_a_run_s_outputs_honour_the_umask(cli, tmp_path):
+    """mkstemp makes 0600 files; every output of a run gets 0666 less the umask."""
+    pytest.importorskip("matplotlib")
+    old = os.umask(0o027)
+    try:
+        assert cli(*TRAIN[:-1], "--out", tmp_path / "run").code == 0
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert {"model.pt", "metrics.json", "checkpoint.pt", "curves.png"} <= names
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {n: "0o640" for n in names}
+
+
+def test_figures_on_a_full_disk(cli, tmp_path, full_disk):
+    pytest.importorskip("matplotlib")
+    assert cli(*TRAIN, "--out", tmp_path / "run").code == 0
+    full_disk(0)
+    r = cli("plot", tmp_path / "run")
+    expect_error(r, "cannot write", "curves.png: No space left on device", "free disk space")
+
+
+def test_depth_sweep_refuses_a_width_that_cannot_fit(cli, tmp_path):
+    r = cli("depth-sweep", "--width", "100000", "--out", tmp_path / "s")
+    expect_error(r, "needs at least", "TB of memory", "--width")
+    assert not (tmp_path / "s").exists()

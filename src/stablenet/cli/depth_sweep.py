@@ -6,12 +6,15 @@ import argparse
 import shlex
 import sys
 
-from ..analysis.sweep import DEFAULT_DEPTHS, QUICK_DEPTHS, REGIMES, depth_sweep
+import torch
+
+from ..analysis.sweep import DEFAULT_DEPTHS, QUICK_DEPTHS, REGIMES, depth_sweep, sweep_bytes
 from ..analysis.sweep_report import OVERFLOW, overflowed, write_sweep
 from ..checks import choice, positive_int, positive_real
 from ..errors import ConfigError
 from ..io import ensure_writable_dir
 from ..registry import ARCHITECTURES
+from ..train.resources import memory_limit, size
 from ._common import add_settings_arguments, out_path, print_settings, with_settings_file
 
 COMMAND = "depth-sweep"
@@ -66,7 +69,17 @@ def _check(args: argparse.Namespace) -> tuple[list[int], int, list[str], list[st
     positive_int("--width", args.width)
     positive_int("--seeds", seeds)
     positive_int("--samples", args.samples)
+    _check_fits(max(depths), args.width, args.samples)
     return sorted(set(depths)), seeds, archs, regimes
+
+
+def _check_fits(depth: int, width: int, samples: int) -> None:
+    """ConfigError when the deepest network of the sweep cannot fit in memory."""
+    need, known = sweep_bytes(depth, width, samples), memory_limit(torch.device("cpu"))
+    if known is not None and need > known[0]:
+        raise ConfigError(f"the sweep's network of depth {depth} at --width {width} needs at "
+                          f"least {size(need)} of memory, but {known[1]} is {size(known[0])}; "
+                          "use a smaller --width, --depths or --samples")
 
 
 def canonical_command(args: argparse.Namespace, depths: list[int], seeds: int,
