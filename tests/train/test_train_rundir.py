@@ -142,3 +142,22 @@ def test_stale_temporaries_of_killed_writes_are_removed_by_the_next_run(tmp_path
 def test_resume_with_overwrite_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="--resume continues .* --overwrite starts"):
         train(None, tmp_path, resume=True, overwrite=True)
+
+
+def test_a_file_system_without_flock_falls_back_to_the_exclusive_lock(tmp_path, monkeypatch):
+    class NoLocks:
+        LOCK_EX, LOCK_NB = 2, 4
+
+        @staticmethod
+        def flock(fd, flags):
+            import errno
+
+            raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(rundir, "fcntl", NoLocks)
+    with run_lock(tmp_path):
+        assert json.loads((tmp_path / LOCK).read_text())["pid"] == os.getpid()
+        with pytest.raises(ConfigError, match=f"process {os.getpid()}"):
+            with run_lock(tmp_path):
+                pass
+    assert not (tmp_path / LOCK).exists()

@@ -144,7 +144,7 @@ def new_trainer(config: TrainConfig, out: str | os.PathLike | None, overwrite: b
     split = load_data(config)
     resolved = resolve(config, split.is_image, split.n_features)
     check_fits(resolved, split, torch_setup(resolved)[0])
-    if out_dir is not None and overwrite:
+    if out_dir is not None and overwrite and is_main_process():
         clear_run(out_dir)  # the options and data are good: the old run's files go now
     trainer = Trainer(resolved, split, out_dir, report, callback)
     for message in stability_warnings(trainer.model, trainer.data.x_val[:256]):

@@ -5,9 +5,10 @@ second run into the same directory is refused with a
 :class:`~stablenet.errors.ConfigError` naming the process that holds it (pid, host, start
 time, command). The lock is an ``flock`` on that file, which the operating system releases
 when its process ends in any way (``kill -9`` included), so a stale lock file never
-blocks; where ``flock`` does not exist the file is created exclusively and a lock whose
-process no longer runs is taken over. Under the lock, the temporary files of writes that
-were killed (``.checkpoint.pt.XXXXXXXX.tmp``) are removed.
+blocks; where ``flock`` does not exist or work (some network file systems) the file is
+created exclusively instead, and a lock whose process no longer runs is taken over.
+Under the lock, the temporary files of writes that were killed
+(``.checkpoint.pt.XXXXXXXX.tmp``) are removed.
 
 :func:`clear_run` removes the files a previous run wrote (:data:`RUN_FILES`, the run's
 figures and TensorBoard events), and only those, before a run started with
@@ -79,14 +80,22 @@ def _alive(pid: object) -> bool:
     return True
 
 
-def _acquire_flock(path: Path) -> int:
+def _acquire_flock(path: Path) -> int | None:
+    """The locked file's descriptor; None where the file system has no flock (then the
+    exclusive-file lock is used)."""
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:  # held by a running process
             os.close(fd)
             raise ConfigError(_describe(_read(path), path)) from None
+        except OSError:  # e.g. ENOLCK on some network file systems
+            os.close(fd)
+            if not _read(path):  # our own empty file: the exclusive lock creates it anew
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            return None
         try:  # the holder before us may have removed the file between our open and flock
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
@@ -114,7 +123,8 @@ def _acquire_exclusive(path: Path) -> int:
 def run_lock(directory: str | os.PathLike) -> Iterator[Path]:
     """Hold the run lock of ``directory`` (which must exist) for the ``with`` block."""
     path = Path(directory) / LOCK
-    fd = _acquire_flock(path) if fcntl is not None else _acquire_exclusive(path)
+    fd = _acquire_flock(path) if fcntl is not None else None
+    fd = _acquire_exclusive(path) if fd is None else fd
     try:
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps(holder_info()).encode("utf-8"))
