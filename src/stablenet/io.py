@@ -59,6 +59,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     return path
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write that failed for lack of space (ENOSPC, EDQUOT)."""
+    return isinstance(exc, OSError) and exc.errno in _DISK_FULL
+
+
 def output_error(path: Path, exc: OSError, existed: bool) -> OutputError:
     """The OutputError for a failed write of ``path``: what failed, and what to do."""
     reason = exc.strerror or str(exc) or type(exc).__name__

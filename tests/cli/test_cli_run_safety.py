@@ -155,3 +155,28 @@ def test_the_readme_states_the_safety_rules():
                     "`--resume` checks that the training data", "`--allow-data-change`",
                     "what cannot fit is refused with the numbers", "A full disk ends with"):
         assert promise in readme, promise
+
+
+def test_a_full_disk_in_any_writer_is_a_message(cli, tmp_path, monkeypatch):
+    """Also when the OSError does not come from stablenet's atomic writer (e.g. a writer
+    patched or added later): a message with the resume command, exit 2."""
+    import errno
+
+    from stablenet.train import trainer
+
+    assert cli(*TRAIN, "--stop-after-epochs", "1", "--out", tmp_path).code == 130
+
+    def full(path, payload):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(trainer, "save_checkpoint", full)
+    expect_error(cli("train", "--resume", tmp_path, "--quiet"), "No space left on device",
+                 f"stablenet train --resume {tmp_path}")
+    from stablenet.cli import predict
+
+    def also_full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "p.csv")
+
+    monkeypatch.setattr(predict, "run", also_full)
+    expect_error(cli("predict", "m.pt", "x.csv", "--out", "p.csv"),
+                 "cannot write p.csv: No space left on device", "free disk space")

@@ -89,6 +89,8 @@ def test_the_memory_limit_is_known_here():
     (dict(levels=10, depth=129), "would reach depth 66048; keep"),
     (dict(T=1e308), "--T (the final time) must be at most 3.4e+38 (the largest float32"),
     (dict(lr=1e39), "--lr must be at most 3.4e+38"),
+    (dict(T=1e36), "over 65536 layers, so that the layer times j T / N are representable"),
+    (dict(T=1e308, dtype="float64"), "the largest float64 over 65536 layers"),
     (dict(alpha=1e39), "--alpha must be at most"),
     (dict(seed=10**23), "--seed must be at most 9223372036854775807"),
     (dict(arch="leapfrog", T=1e30, depth=4), "h^2 = 6.25e+58"),

@@ -13,9 +13,11 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .. import __version__
 from ..errors import UserError
+from ..io import disk_full, output_error
 
 
 def _command_modules() -> list:
@@ -59,6 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except UserError as exc:
         print(f"stablenet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk outside stablenet's own writers: a message too
+        if not disk_full(exc):
+            raise
+        where = Path(exc.filename) if exc.filename else Path(".")
+        print(f"stablenet {args.command}: error: {output_error(where, exc, False)}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"stablenet {args.command}: interrupted", file=sys.stderr)

@@ -17,7 +17,7 @@ from ..activations import ACTIVATIONS
 from ..blocks import BIAS_MODES
 from ..configfile import to_toml
 from ..errors import ConfigError, OutputError
-from ..io import ensure_writable_dir
+from ..io import disk_full, ensure_writable_dir, output_error
 from ..layers import DEFAULT_GAMMA
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
@@ -170,11 +170,15 @@ def run(args: argparse.Namespace) -> int:
         except TrainingInterrupted as exc:
             print(f"stablenet train: {exc}", flush=True)
             return exc.exit_code
-        except OutputError as exc:  # a full disk: the last checkpoint is whole
+        except OSError as exc:  # a full disk: the last checkpoint is whole
+            if not isinstance(exc, OutputError) and not disk_full(exc):
+                raise
+            if not isinstance(exc, OutputError):  # from a writer other than stablenet.io's
+                exc = output_error(Path(exc.filename or out / "checkpoint.pt"), exc, False)
             if (out / "checkpoint.pt").is_file():
                 raise OutputError(f"{exc}. Once it can be written, continue the run with: "
                                   f"stablenet train --resume {out}") from None
-            raise
+            raise exc from None
         if result.out is not None:  # None on torchrun ranks other than 0
             _report(result, args)
     return 0

@@ -223,6 +223,9 @@ def _check_sizes(c: TrainConfig) -> None:
     for name in POSITIVE_REALS + NONNEGATIVE_REALS:
         if getattr(c, name) is not None:
             at_most(flag(name), getattr(c, name), largest, why)
+    if c.T is not None:  # the layer times j T / N of the weights K(t) must stay finite
+        at_most(flag("T"), c.T, largest / MAX_DEPTH, f" (the largest {dtype} over "
+                f"{MAX_DEPTH} layers, so that the layer times j T / N are representable)")
     if c.arch == "leapfrog" and c.T is not None and c.depth is not None and (
             (c.T / c.depth) ** 2 > largest):
         raise ConfigError(f"--T (the final time) {c.T:g} at --depth {c.depth} gives h^2 = "
