@@ -11,7 +11,8 @@ propagates three inputs y1 = (0.1, 0.1), y2 = -y1, y3 = (0, 0.5) with one of
 and draws one phase-plane panel per matrix: the force field sigma(K y) as arrows and the
 three trajectories y_0 .. y_N as coloured lines (a circle marks the start).
 
-    python examples/example1.py --out docs/figures/example1.png
+    python examples/example1.py                    # writes ./example1.png
+    python examples/example1.py --out docs/figures # regenerates the README's figure
 """
 
 from __future__ import annotations
@@ -92,11 +93,18 @@ def plot(out: Path) -> None:
     plt.close(fig)
 
 
+def output_file(out: Path) -> Path:
+    """The figure's path: ``out/example1.png`` for a folder, ``out`` itself for a .png name."""
+    return out if out.suffix.lower() == ".png" else out / "example1.png"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("docs/figures/example1.png"),
-                        help="PNG file to write (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("."),
+                        help="folder to write example1.png into (default: the current "
+                        "directory), or a .png file name")
     args = parser.parse_args(argv)
+    args.out = output_file(args.out)
     for name, K in MATRICES.items():
         ratios = distance_ratios(trajectories(torch.tensor(K, dtype=torch.float64)))
         print(f"{name}: distance ratios y(T)/y(0): "

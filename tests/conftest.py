@@ -13,3 +13,42 @@ def float64():
     torch.set_default_dtype(torch.float64)
     yield torch.float64
     torch.set_default_dtype(old)
+
+
+class _FullDisk:
+    """A file whose writes fail with ENOSPC once ``room`` bytes are written."""
+
+    def __init__(self, f, room: int) -> None:
+        self.f, self.room = f, room
+
+    def write(self, data) -> int:
+        if len(data) > self.room:
+            import errno
+
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """``full_disk(room=0)``: from then on, every file stablenet's atomic writer opens fails
+    with OSError(ENOSPC) after ``room`` bytes, as on a full disk (the writer is patched)."""
+    import os
+
+    real = os.fdopen
+
+    def fill(room: int = 0) -> None:
+        monkeypatch.setattr("stablenet.io.os.fdopen",
+                            lambda *a, **kw: _FullDisk(real(*a, **kw), room))
+
+    return fill

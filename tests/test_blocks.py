@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch.func import functional_call
@@ -146,3 +148,20 @@ def test_wrong_input_shape_raises():
         stablenet.ResNet(3, 2, 1.0)(torch.zeros(4, 2))
     with pytest.raises(ConfigError, match="expects input"):
         stablenet.ConvResNet(3, 2, 1.0)(torch.zeros(4, 3))
+
+
+def test_inverse_of_y_alone_says_what_it_needs():
+    """Verlet's z_N and leapfrog's y_{N-1} are not determined by y_N: the message says so
+    and shows how to get the full state; with it, inverse returns the initial state."""
+    torch.manual_seed(0)
+    for block, names in ((stablenet.HamiltonianNet(3, 4, 1.0), "(z, y)"),
+                         (stablenet.LeapfrogNet(3, 4, 1.0), "(y_prev, y)")):
+        x = torch.randn(5, 3, dtype=torch.float64)
+        block = block.double()
+        y, state = block(x, return_state=True)
+        with pytest.raises(ConfigTypeError, match=rf"full final state {re.escape(names)}, got a "
+                           r"tensor of shape \(5, 3\).*block\(x, return_state=True\)"):
+            block.inverse(y)
+        assert torch.allclose(block.inverse(state)[1], x, atol=1e-12)
+    with pytest.raises(ConfigTypeError, match="euler steps are not invertible"):
+        stablenet.ResNet(3, 4, 1.0).inverse(state)

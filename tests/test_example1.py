@@ -86,6 +86,17 @@ def test_example_script_writes_the_figure(float64, tmp_path, capsys):
     torch.testing.assert_close(example.trajectories(torch.tensor(K_PLUS, dtype=torch.float64)),
                                run(K_PLUS), rtol=0, atol=1e-14)
     out = tmp_path / "figs" / "example1.png"
-    assert example.main(["--out", str(out)]) == 0
+    assert example.main(["--out", str(out.parent)]) == 0  # a folder gets example1.png
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
     assert "K+: distance ratios" in capsys.readouterr().out
+
+
+def test_example_script_writes_into_the_current_directory_by_default(float64, tmp_path,
+                                                                    monkeypatch):
+    """Never into the repository's docs/figures unless asked (--out docs/figures)."""
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    assert load_example().main([]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["example1.png"]
+    assert load_example().main(["--out", "named.png"]) == 0
+    assert (tmp_path / "named.png").is_file()

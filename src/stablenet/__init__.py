@@ -15,23 +15,34 @@ meet at are in ``interfaces``. The mathematics: docs/theory.md in the repository
 (Haber & Ruthotto, Inverse Problems 2018, arXiv 1705.03341).
 """
 
-from .blocks import StableBlock
-from .errors import CheckpointError, ConfigError, DataError, UserError
-from .inference import Prediction, predict
-from .models import PadOpening, StableClassifier, StableImageNet
-from .registry import ARCHITECTURES, build_block, build_model, load, save
-from .schemes import (
-    AntisymmetricResNet,
-    ConvAntisymmetricResNet,
-    ConvHamiltonianNet,
-    ConvLeapfrogNet,
-    ConvParabolicResNet,
-    ConvResNet,
-    HamiltonianNet,
-    LeapfrogNet,
-    ParabolicResNet,
-    ResNet,
-)
+import os as _os
+import sys as _sys
+
+try:  # importing torch takes seconds: Ctrl-C then must not print a traceback in the CLI
+    from .blocks import StableBlock
+    from .errors import CheckpointError, ConfigError, DataError, UserError
+    from .inference import Prediction, predict
+    from .models import PadOpening, StableClassifier, StableImageNet
+    from .registry import ARCHITECTURES, build_block, build_model, load, save
+    from .schemes import (
+        AntisymmetricResNet,
+        ConvAntisymmetricResNet,
+        ConvHamiltonianNet,
+        ConvLeapfrogNet,
+        ConvParabolicResNet,
+        ConvResNet,
+        HamiltonianNet,
+        LeapfrogNet,
+        ParabolicResNet,
+        ResNet,
+    )
+except KeyboardInterrupt:
+    _command = _os.path.basename(_sys.argv[0]) if _sys.argv else ""
+    if _command in ("stablenet", "stablenet.exe") or list(
+            getattr(_sys, "orig_argv", [])[1:3]) == ["-m", "stablenet"]:
+        print("stablenet: interrupted", file=_sys.stderr)
+        raise SystemExit(130) from None
+    raise  # a library import: the caller's KeyboardInterrupt
 
 __version__ = "0.1.0"
 

@@ -40,6 +40,21 @@ DEFAULT_INIT = "smooth"
 """K(t) = K_0 + 0.1 sum_{k=1,2} K_k cos(k pi t / T) (:class:`stablenet.timegrid.Smooth`)."""
 
 
+def check_full_state(integrator: Integrator, state: Any) -> None:
+    """ConfigTypeError unless ``state`` is a full state of ``integrator`` (a tuple with one
+    tensor per ``state_names``), saying why y_N alone cannot be inverted."""
+    names = integrator.state_names
+    if isinstance(state, (tuple, list)) and len(state) == len(names) and all(
+            isinstance(s, Tensor) for s in state):
+        return
+    got = f"a tensor of shape {tuple(state.shape)}" if isinstance(state, Tensor) else (
+        type(state).__name__)
+    raise ConfigTypeError(
+        f"inverse needs the integrator's full final state ({', '.join(names)}), got {got}. "
+        f"y_N alone is not enough: {names[0]} is not determined by it. Take the state "
+        "from forward: y, state = block(x, return_state=True); block.inverse(state)")
+
+
 class StableBlock(nn.Module):
     """Integrate dy/dt = f(K(t), b(t), y) over [0, T] with ``depth`` steps of h = T / depth.
 
@@ -205,9 +220,16 @@ class StableBlock(nn.Module):
         return state
 
     def inverse(self, state: State, stop: int = 0) -> State:
-        """Run the inverse steps from the final full state back to layer ``stop``."""
+        """Run the inverse steps from the final full state back to layer ``stop``.
+
+        ``state`` is the integrator's full state, as ``forward(x, return_state=True)``
+        returns it (``(z_N, y_N)`` for Verlet, ``(y_{N-1}, y_N)`` for leapfrog): y_N alone
+        does not determine the states before it.
+        """
         if not self.integrator.invertible:
-            raise TypeError(f"{self.integrator.name} steps are not invertible")
+            raise ConfigTypeError(f"{self.integrator.name} steps are not invertible; the "
+                                  "hamiltonian (Verlet) and leapfrog blocks are")
+        check_full_state(self.integrator, state)
         K, b = self.weights()
         for j in range(self.depth - 1, stop - 1, -1):
             state = self.integrator.inverse_step(self.field, (K[j], b[j]), self.h, state)

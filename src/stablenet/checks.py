@@ -23,16 +23,35 @@ from .errors import ConfigError, ConfigTypeError
 T = TypeVar("T")
 
 
-def integer(name: str, value: object, minimum: int | None = None) -> int:
-    """``value`` if it is an int (not a bool) and at least ``minimum`` (when given)."""
+def integer(name: str, value: object, minimum: int | None = None,
+            maximum: int | None = None) -> int:
+    """``value`` if it is an int (not a bool), at least ``minimum`` and at most ``maximum``
+    (when given)."""
     if isinstance(value, bool) or not isinstance(value, int):
         kind = {None: "an integer", 1: "a positive integer"}.get(minimum,
                                                                    f"an integer >= {minimum}")
         raise ConfigTypeError(f"{name} must be {kind}, got {value!r}")
     if minimum is not None and value < minimum:
         bound = "positive" if minimum == 1 else f">= {minimum}"
-        raise ConfigError(f"{name} must be {bound}, got {value}")
+        raise ConfigError(f"{name} must be {bound}, got {shown(value)}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {shown(value)}")
     return int(value)
+
+
+def shown(value: int) -> str:
+    """``str(value)``, or its number of digits for an int too long to print."""
+    try:
+        return str(value)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+
+
+def at_most(name: str, value: float, maximum: float, why: str = "") -> float:
+    """``value`` if it is at most ``maximum``; ``why`` says where the bound comes from."""
+    if value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:.3g}{why}, got {value:.3g}")
+    return value
 
 
 def positive_int(name: str, value: object) -> int:

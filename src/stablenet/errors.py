@@ -27,3 +27,11 @@ class DataError(UserError, ValueError):
 
 class CheckpointError(UserError, ValueError):
     """A checkpoint that is corrupt, truncated, foreign or from a different architecture."""
+
+
+class OutputError(UserError, OSError):
+    """A file could not be written (a full disk, no permission); names the file and the fix."""
+
+
+class NonFiniteError(UserError, ValueError):
+    """A tensor (weights, inputs, a Jacobian) holds NaN or Inf where finite values are needed."""

@@ -78,7 +78,11 @@ def load_model(model: nn.Module | str | os.PathLike) -> nn.Module:
             raise CheckpointError(f"{path} has no model.pt; give a finished training run's "
                                   "directory or a model file")
         path = path / "model.pt"
-    return load(path)
+    loaded = load(path)
+    if not hasattr(loaded, "config"):
+        raise CheckpointError(f"{path} holds a single block, not a classifier; predictions "
+                              "need a model of stablenet.build_model or a training run")
+    return loaded
 
 
 @torch.no_grad()

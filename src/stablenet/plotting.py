@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .io import atomic_write
 
 
 def pyplot() -> Any:
@@ -30,8 +31,12 @@ def pyplot() -> Any:
 
 
 def save_figure(fig: Any, path: str | os.PathLike) -> Path:
-    """Lay out, write (dpi 110) and close a figure; returns the path."""
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    pyplot().close(fig)
-    return Path(path)
+    """Lay out, write (dpi 110, atomically: see :mod:`stablenet.io`) and close a figure;
+    returns the path. The format is the file name's suffix (default png)."""
+    path = Path(path)
+    try:
+        fig.tight_layout()
+        atomic_write(path, lambda f: fig.savefig(f, dpi=110, format=path.suffix[1:] or "png"))
+    finally:
+        pyplot().close(fig)
+    return path

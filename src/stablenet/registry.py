@@ -1,20 +1,24 @@
 """Build blocks and models by name, and save / load them with their config.
 
 ``build_model(**model.config)`` rebuilds any model; ``save(model, path)`` writes
-``{"state_dict": ..., "config": ...}`` and ``load(path)`` returns the rebuilt model.
+``{"state_dict": ..., "config": ...}`` (atomically) and ``load(path)`` returns the rebuilt
+model in eval mode; a named block is saved with its ``block_config`` and loaded alike.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from .activations import ACTIVATIONS
 from .blocks import StableBlock
 from .checks import choice
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, ConfigTypeError
+from .io import load_torch, save_torch
 from .layers import DEFAULT_GAMMA
 from .models import Model, StableClassifier, StableImageNet
 from .preprocessing import check_data_info, make_preprocess
@@ -82,31 +86,96 @@ def build_model(
     return StableImageNet(blocks, input_shape[0], num_classes, config, preprocess)
 
 
-def save(model: Model, path: str | os.PathLike) -> None:
-    """Write ``{"state_dict", "config"}``, enough for :func:`load` to rebuild the model."""
-    torch.save({"state_dict": model.state_dict(), "config": model.config}, path)
+def block_config(block: StableBlock) -> dict[str, Any] | None:
+    """The :func:`build_block` arguments that rebuild a named block (``HamiltonianNet``,
+    ``ConvLeapfrogNet``, ... or ``build_block(...)``), or None for any other block."""
+    sigma = getattr(block.field, "sigma", None) or getattr(getattr(block.field, "force", None),
+                                                           "sigma", None)
+    activation = next((name for name, f in ACTIVATIONS.items() if f is sigma), None)
+    for conv, table in ((False, DENSE_BLOCKS), (True, CONV_BLOCKS)):
+        arch = next((a for a, cls in table.items() if type(block) is cls), None)
+        if arch is not None and activation is not None:
+            config: dict[str, Any] = dict(
+                arch=arch, width=block.width, depth=block.depth, T=block.T, conv=conv,
+                activation=activation, bias=block.bias_mode, memory=block.memory,
+                checkpoint=block.checkpoint)
+            if arch == "antisymmetric":
+                config["gamma"] = block.parametrization.gamma
+            if conv:
+                config["kernel_size"] = block.operator.kernel_size
+            return config
+    return None
 
 
-def load(path: str | os.PathLike, map_location: Any = "cpu") -> Model:
-    """Rebuild a model saved by :func:`save` (or a training run's ``model.pt``)."""
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"model file {path} does not exist") from None
-    except Exception as exc:  # corrupt, truncated or not a torch file
-        raise CheckpointError(f"cannot read model file {path}: {exc}") from None
-    if not isinstance(payload, dict) or not {"state_dict", "config"} <= payload.keys():
+SAVABLE = ("the models of stablenet.build_model (StableClassifier, StableImageNet) and the "
+           "named blocks (HamiltonianNet, ConvLeapfrogNet, ..., or build_block(...)) with a "
+           "named activation")
+
+
+def save(module: Model | StableBlock, path: str | os.PathLike) -> Path:
+    """Write ``{"state_dict", "config"}`` of a model, or ``{"state_dict", "block_config"}``
+    of a named block, atomically: enough for :func:`load` to rebuild it. Anything else
+    (an ``nn.Sequential`` of blocks, a block assembled from parts) is refused with a
+    ConfigTypeError: save its ``state_dict`` and rebuild the module in your code."""
+    if Path(path).is_dir():
+        raise ConfigError(f"{path} is a directory; give a file name, e.g. "
+                          f"{Path(path) / 'model.pt'}")
+    if isinstance(module, (StableClassifier, StableImageNet)):
+        payload = {"state_dict": module.state_dict(), "config": module.config}
+    elif isinstance(module, StableBlock) and block_config(module) is not None:
+        payload = {"state_dict": module.state_dict(), "block_config": block_config(module)}
+    else:
+        inside = sum(isinstance(m, StableBlock) for m in module.modules()) \
+            if isinstance(module, torch.nn.Module) else 0
+        held = f" (it contains {inside} stable block(s))" if inside else ""
+        raise ConfigTypeError(
+            f"stablenet.save saves {SAVABLE}; got a {type(module).__name__}{held}, which "
+            "load could not rebuild. Save its weights with torch.save(module.state_dict(), "
+            "path) and rebuild the module in your code before module.load_state_dict(...)")
+    return save_torch(payload, path)
+
+
+def load(path: str | os.PathLike, map_location: Any = "cpu") -> Model | StableBlock:
+    """Rebuild what :func:`save` wrote (or a training run's ``model.pt``; ``path`` may be
+    the run's directory), in eval mode (batch norm uses its running statistics); call
+    ``.train()`` to train it further."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "model.pt").is_file():
+            raise CheckpointError(f"{path} is a directory without model.pt; give a finished "
+                                  "training run's directory or a model file")
+        path = path / "model.pt"
+    payload = load_torch(path, "model file", map_location)
+    kind = "config" if isinstance(payload, dict) and "config" in payload else "block_config"
+    if not isinstance(payload, dict) or not {"state_dict", kind} <= payload.keys():
         raise CheckpointError(
             f"{path} is not a stablenet model file (expected a dict with 'state_dict' and "
-            "'config')"
+            "'config', as stablenet.save writes)"
         )
-    model = build_model(**payload["config"])
     state = payload["state_dict"]
-    dtypes = {v.dtype for v in state.values() if torch.is_tensor(v) and v.is_floating_point()}
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise CheckpointError(f"{path} is damaged or was edited: its state_dict is not a dict "
+                              "of tensors; save the model again")
+    module = _rebuild(payload[kind], kind, path)
+    dtypes = {v.dtype for v in state.values() if v.is_floating_point()}
     if len(dtypes) == 1:  # keep the saved precision (e.g. a float64 run stays float64)
-        model.to(dtypes.pop())
+        module.to(dtypes.pop())
     try:
-        model.load_state_dict(state)
+        module.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(f"{path} does not match its config: {exc}") from None
-    return model
+    return module.eval()
+
+
+def _rebuild(config: Any, kind: str, path: Path) -> Model | StableBlock:
+    """``build_model(**config)`` (or ``build_block``), a CheckpointError for a bad config."""
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise CheckpointError(f"{path} is damaged or was edited: its {kind} is not a dict of "
+                              "named arguments; save the model again")
+    try:
+        return build_model(**config) if kind == "config" else build_block(**config)
+    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
+        raise CheckpointError(
+            f"{path} holds an invalid {kind} ({type(exc).__name__}: {exc}); it was edited or "
+            "written by another version of stablenet: save the model again"
+        ) from None

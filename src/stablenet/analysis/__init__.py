@@ -1,8 +1,11 @@
 """Is my network stable? Spectra, stability margins, sensitivity and gradient norms.
 
-Every function takes a stable block or a model with ``.blocks`` (trained or not, dense or
-convolutional) and returns one result for a block, or a list with one result per block
-for a model. All computations run on a float64, eval-mode copy of the network.
+Every function takes a stable block, a model with ``.blocks``, or any module that
+contains stable blocks (an ``nn.Sequential``: each block at the states it receives;
+trained or not, dense or convolutional) and returns one result for a block, or a list
+with one result per block otherwise. Weights, buffers and inputs holding NaN or Inf are
+refused first (:class:`~stablenet.errors.NonFiniteError` naming the tensor). All
+computations run on a float64, eval-mode copy of the network.
 
 * :func:`spectra`: per layer, the eigenvalues of the applied weight operator and (given
   data) of the linearised field at the states the data pass through.

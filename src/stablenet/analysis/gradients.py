@@ -23,16 +23,7 @@ from torch import Tensor, nn
 
 from ..blocks import StableBlock
 from ..interfaces import StableModel
-from .network import (
-    DEVICE,
-    DTYPE,
-    analysis_copy,
-    as_input,
-    block_inputs,
-    is_block,
-    iterate_states,
-    stable_blocks,
-)
+from .network import DEVICE, DTYPE, analysed, as_input, is_block, iterate_states, stable_blocks
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +75,7 @@ def output_grads(model: StableModel, x: Tensor, labels: Tensor) -> list[Tensor]:
     outputs: dict[int, Tensor] = {}
     hooks = [
         blk.register_forward_hook(lambda _m, _a, out, i=i: outputs.setdefault(i, out))
-        for i, blk in enumerate(model.blocks)
+        for i, blk in enumerate(stable_blocks(model))
     ]
     try:
         with torch.enable_grad():
@@ -108,16 +99,14 @@ def gradient_norms(
     Model: with ``labels`` L = mean cross-entropy of the logits; without, each block
     gets L = <Y_N, r> at the states ``x`` produces at its input.
     """
-    stable_blocks(model_or_block)  # a clear error for anything else
-    net = analysis_copy(model_or_block)
+    net, blocks, inputs = analysed(model_or_block, x)
     if is_block(net):
         g = None if grad_output is None else as_input(grad_output)
-        return block_gradient_norms(net, as_input(x), g, seed)
-    inputs = block_inputs(net, x)
+        return block_gradient_norms(net, inputs[0], g, seed)
     if grad_output is not None:
         raise ValueError("grad_output applies to a single block; for a model pass labels")
     outs = output_grads(net, x, labels) if labels is not None else [None] * len(inputs)
     return [
         block_gradient_norms(blk, y0, g, seed)
-        for blk, y0, g in zip(net.blocks, inputs, outs, strict=True)
+        for blk, y0, g in zip(blocks, inputs, outs, strict=True)
     ]

@@ -12,6 +12,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from ..errors import NonFiniteError
+
 MatVec = Callable[[Tensor], Tensor]
 RowMap = Callable[[Tensor], Tensor]
 
@@ -79,8 +81,31 @@ def arnoldi_eigvals(
             size = j + 1
             break
         Q[:, j + 1] = w / H[j + 1, j]
-    ritz = torch.linalg.eigvals(H[:size, :size])
+    ritz = finite_eigvals(H[:size, :size])
     return torch.cat([ritz, ritz[-1:].expand(steps - size)]) if size < steps else ritz
+
+
+def finite_eigvals(A: Tensor) -> Tensor:
+    """``torch.linalg.eigvals(A)`` (batched) after checking A is finite: LAPACK given NaN or
+    Inf fails with an error or crashes the process. NonFiniteError says "is not finite"
+    (the callers name the matrix: which layer, weights or data)."""
+    if not bool(torch.isfinite(A).all()):
+        raise NonFiniteError(
+            "is not finite (it holds NaN or Inf): the states overflow float64 before this "
+            "layer, so the network is unstable far beyond what can be measured; reduce the "
+            "step h = T / N or the weights"
+        )
+    return torch.linalg.eigvals(A)
+
+
+def spectral_norms(A: Tensor) -> Tensor:
+    """``[B]`` largest singular values of a batch ``[B, m, m]``; ``inf`` for a matrix with
+    NaN or Inf entries (an amplification that overflowed float64: no SVD is attempted)."""
+    finite = torch.isfinite(A).flatten(1).all(dim=1)
+    out = torch.full(A.shape[:1], torch.inf, dtype=A.dtype)
+    if bool(finite.any()):
+        out[finite] = torch.linalg.matrix_norm(A[finite], ord=2)
+    return out
 
 
 def power_singular(forward: MatVec, adjoint: MatVec, v0: Tensor, iters: int = 30) -> Tensor:

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from ..interfaces import Integrator
+from .network import stable_blocks
 from .spectra import BlockSpectrum, spectra
 
 TOL = 1e-8
@@ -63,7 +64,8 @@ class BlockMargins:
 
     @property
     def unstable_layers(self) -> list[int]:
-        return torch.nonzero(self.margins < -self.tol).flatten().tolist()
+        # NaN counts as unstable: a margin that cannot be computed is no proof of stability
+        return torch.nonzero(~(self.margins >= -self.tol)).flatten().tolist()
 
     @property
     def stable(self) -> bool:
@@ -154,7 +156,7 @@ def stability_margins(
     specs = spectra(model_or_block, x, **kwargs)
     single = not isinstance(specs, list)
     specs = [specs] if single else specs
-    blocks = [model_or_block] if single else list(model_or_block.blocks)
+    blocks = stable_blocks(model_or_block)
     result = [block_margins(s, blk.T, tol=tol, gamma=damping(blk))
               for s, blk in zip(specs, blocks, strict=True)]
     return result[0] if single else result

@@ -3,7 +3,11 @@
 Every analysis runs on a float64 CPU copy of the network (``analysis_copy``) in eval
 mode, so growth factors up to ~1e300 are representable, batch norm uses its running
 statistics, a model trained on a GPU needs no device handling, and the user's module is
-never changed. The block's loop is re-run here from its public
+never changed. Every analysis starts with :func:`analysed`: the module's stable blocks (a
+block, a model's ``.blocks``, or the blocks inside any module such as an
+``nn.Sequential``), the finite-value check of its weights and inputs
+(:func:`check_finite`, before any spectrum: NaN reaching LAPACK can crash the process),
+the copy, and the inputs of its blocks. The block's loop is re-run here from its public
 parts (``weights()``, ``field``, ``integrator``, ``h``, ``depth``), so every quantity is
 the mathematics of the discretisation, independent of the block's memory mode.
 """
@@ -18,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from ..blocks import StableBlock
-from ..errors import ConfigTypeError
+from ..errors import ConfigError, ConfigTypeError, NonFiniteError
 from ..integrators.base import State
 
 DTYPE = torch.float64
@@ -30,16 +34,67 @@ def is_block(module: nn.Module) -> bool:
 
 
 def stable_blocks(model_or_block: nn.Module) -> list[StableBlock]:
-    """The stable blocks of a model (its ``.blocks``), or ``[block]`` for a block."""
+    """The stable blocks of a model (its ``.blocks``), ``[block]`` for a block, or the
+    stable blocks inside any other module (``nn.Sequential`` etc.), in registration order."""
     if is_block(model_or_block):
         return [model_or_block]
     blocks = getattr(model_or_block, "blocks", None)
-    if blocks is None or not all(is_block(b) for b in blocks):
+    if blocks is not None and all(is_block(b) for b in blocks):
+        return list(blocks)
+    found = [m for m in model_or_block.modules() if is_block(m)] \
+        if isinstance(model_or_block, nn.Module) else []
+    if not found:
         raise ConfigTypeError(
-            f"expected a StableBlock or a model with .blocks of StableBlocks, got "
-            f"{type(model_or_block).__name__}"
+            f"expected a StableBlock, a model with .blocks, or a module containing stable "
+            f"blocks; got {type(model_or_block).__name__}, which contains none"
         )
-    return list(blocks)
+    return found
+
+
+def _first_bad(t: Tensor, layered: bool = False) -> str:
+    """How many entries of ``t`` are NaN / Inf and where the first is (its layer, for the
+    stacked weights ``[N, ...]`` of a block)."""
+    t = t.detach()
+    bad = ~torch.isfinite(t)
+    index = [int(i) for i in bad.nonzero()[0]]
+    nan = int(torch.isnan(t).sum())
+    where = f"layer {index[0]}, index {index}" if layered else f"index {index}"
+    return f"{nan} NaN and {int(bad.sum()) - nan} Inf of its {t.numel()} entries (first at {where})"
+
+
+def check_finite(module: nn.Module, x: Tensor | None = None) -> None:
+    """NonFiniteError naming the first parameter or buffer of ``module`` (or the inputs
+    ``x``) that holds NaN or Inf: no spectrum or norm of such a network means anything."""
+    for name, t in [*module.named_parameters(), *module.named_buffers()]:
+        if t.is_floating_point() and not bool(torch.isfinite(t.detach()).all()):
+            layered = name.rsplit(".", 1)[-1] in ("K", "b")  # a block's [N, ...] weights
+            raise NonFiniteError(
+                f"the weights are not finite: the tensor {name!r} of this "
+                f"{type(module).__name__} holds {_first_bad(t, layered)}. No stability "
+                "analysis of it means anything: it comes from a diverged training or a "
+                "damaged file; analyse a good checkpoint or retrain"
+            )
+    if x is not None and x.is_floating_point() and not bool(torch.isfinite(x.detach()).all()):
+        raise NonFiniteError(f"the inputs are not finite: x holds {_first_bad(x)}; remove or "
+                             "fix those rows of the data")
+
+
+def analysed(model_or_block: nn.Module, x: Tensor | None = None
+             ) -> tuple[nn.Module, list[StableBlock], list[Tensor | None]]:
+    """What every analysis starts from: (the float64 copy, its stable blocks, each
+    block's input Y_0, or None without ``x``), after :func:`check_finite`."""
+    stable_blocks(model_or_block)  # a clear error for a module without stable blocks
+    check_finite(model_or_block, x)
+    net = analysis_copy(model_or_block)
+    blocks = stable_blocks(net)
+    if x is None:
+        return net, blocks, [None] * len(blocks)
+    inputs = block_inputs(net, x)
+    for i, y0 in enumerate(inputs):
+        if not bool(torch.isfinite(y0).all()):
+            raise NonFiniteError(f"the input of block {i} is not finite although x is: the "
+                                 f"layers before block {i} overflow ({_first_bad(y0)})")
+    return net, blocks, list(inputs)
 
 
 def analysis_copy(module: nn.Module) -> nn.Module:
@@ -68,6 +123,10 @@ def block_inputs(model: nn.Module, x: Tensor) -> list[Tensor]:
     finally:
         for hook in hooks:
             hook.remove()
+    missing = [i for i in range(len(blocks)) if i not in captured]
+    if missing:
+        raise ConfigError(f"the stable block(s) {missing} of this {type(model).__name__} are "
+                          "not called by its forward; analyse the blocks it uses")
     return [captured[i].detach() for i in range(len(blocks))]
 
 

@@ -14,21 +14,15 @@ samples are iterated at once. Everything runs in float64 (see :mod:`.network`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from ..blocks import StableBlock
-from .linalg import jacobians, power_singular
-from .network import (
-    analysis_copy,
-    block_inputs,
-    is_block,
-    iterate_states,
-    propagate,
-    stable_blocks,
-)
+from .linalg import jacobians, power_singular, spectral_norms
+from .network import analysed, is_block, iterate_states, propagate
 
 EXACT_MAX = 64
 
@@ -115,9 +109,9 @@ def block_sensitivity(
     if method == "auto":
         method = "exact" if y0[0].numel() <= EXACT_MAX else "power"
     if method == "exact":
-        worst = torch.linalg.matrix_norm(exact_jacobians(block, y0), ord=2)
-    else:
-        worst = power_worst(block, y0, n_power_iter, gen)
+        worst = spectral_norms(exact_jacobians(block, y0))
+    else:  # NaN where the states overflowed: the amplification exceeds float64 (inf)
+        worst = power_worst(block, y0, n_power_iter, gen).nan_to_num(nan=math.inf)
     return Sensitivity(profile[:, -1], profile.mean(dim=0), worst, method, eps)
 
 
@@ -132,12 +126,7 @@ def sensitivity(
     the linearisation), and the worst case = the largest singular value of dY_N/dY_0 per
     sample, by ``method`` "exact", "power" (``n_power_iter`` iterations) or "auto".
     """
-    stable_blocks(model_or_block)  # a clear error for anything else
-    net = analysis_copy(model_or_block)
-    blocks = [net] if is_block(net) else list(net.blocks)
+    net, blocks, inputs = analysed(model_or_block, x)
     opts = dict(n_random=n_random, n_power_iter=n_power_iter, eps=eps, method=method, seed=seed)
-    result = [
-        block_sensitivity(blk, y0, **opts)
-        for blk, y0 in zip(blocks, block_inputs(net, x), strict=True)
-    ]
+    result = [block_sensitivity(blk, y0, **opts) for blk, y0 in zip(blocks, inputs, strict=True)]
     return result[0] if is_block(net) else result

@@ -35,18 +35,12 @@ from torch import Tensor, nn
 
 from ..activations import identity
 from ..blocks import StableBlock
+from ..errors import NonFiniteError
 from ..integrators import Leapfrog
 from ..interfaces import AnyField, Integrator, Weights
 from ..layers.fields import SecondOrder
-from .linalg import arnoldi_eigvals, jacobians, transpose_action
-from .network import (
-    analysis_copy,
-    block_inputs,
-    is_block,
-    iterate_states,
-    named_state,
-    stable_blocks,
-)
+from .linalg import arnoldi_eigvals, finite_eigvals, jacobians, transpose_action
+from .network import analysed, is_block, iterate_states, named_state
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,11 +123,20 @@ def layer_eigvals(
     exact (M = m) when m <= ``exact_max``, else ``arnoldi_steps`` Ritz values."""
     m = (2 if field.partitioned else 1) * y[0].numel()
     if m <= exact_max:
-        return torch.linalg.eigvals(layer_jacobians(field, w, y, z))
+        return finite_eigvals(layer_jacobians(field, w, y, z))
     return torch.stack([
         layer_ritz(field, w, y[s : s + 1], None if z is None else z[s : s + 1], arnoldi_steps)
         for s in range(len(y))
     ])
+
+
+def _layer(j: int, what: str, field: AnyField, w: Weights, y: Tensor, z: Tensor | None,
+           opts: dict[str, Any]) -> Tensor:
+    """:func:`layer_eigvals` of layer ``j``, naming the layer when its matrix is not finite."""
+    try:
+        return layer_eigvals(field, w, y, z, **opts)
+    except NonFiniteError as exc:
+        raise NonFiniteError(f"layer {j}: the {what} {exc}") from None
 
 
 def _sample_shape(block: StableBlock, y0: Tensor | None, image_size: int) -> tuple[int, ...]:
@@ -156,7 +159,8 @@ def block_spectrum(
     K, b = K.detach(), b.detach()
     lin, zero = linear_field(block.field), K.new_zeros(1, *shape)
     weights = torch.stack([
-        layer_eigvals(lin, (K[j], b[j]), zero, zero, **opts)[0] for j in range(block.depth)
+        _layer(j, "weight operator", lin, (K[j], b[j]), zero, zero, opts)[0]
+        for j in range(block.depth)
     ])
     data = None
     if y0 is not None:
@@ -166,9 +170,8 @@ def block_spectrum(
                 if j == block.depth:  # the final state has no layer after it
                     break
                 named = named_state(block, state)
-                per_layer.append(
-                    layer_eigvals(block.field, (K[j], b[j]), named["y"], named.get("z"), **opts)
-                )
+                per_layer.append(_layer(j, "Jacobian at the data", block.field, (K[j], b[j]),
+                                        named["y"], named.get("z"), opts))
         data = torch.stack(per_layer)
     return BlockSpectrum(weights, data, block.h, block.integrator, block.field.form, m <= exact_max)
 
@@ -177,16 +180,19 @@ def spectra(
     model_or_block: nn.Module, x: Tensor | None = None, **kwargs: Any
 ) -> BlockSpectrum | list[BlockSpectrum]:
     """Per-layer eigenvalues of a block (a :class:`BlockSpectrum`) or of every block of a
-    model (a list, one per ``model.blocks``), computed in float64.
+    model (a list, one per stable block: ``model.blocks``, or the blocks inside any
+    module), computed in float64 (NonFiniteError for NaN / Inf weights or inputs).
 
     ``x``: optional data (the model's or block's input); the first ``samples`` (default 8)
     rows are followed through the network and the Jacobian eigenvalues of every layer are
     computed at each of their states (all kept, ``data[j, s]``; the margins take the worst).
     Keyword arguments: ``samples``, ``image_size``, ``exact_max``, ``arnoldi_steps``.
     """
-    stable_blocks(model_or_block)  # a clear error for anything else
-    net = analysis_copy(model_or_block)
-    blocks = [net] if is_block(net) else list(net.blocks)
-    inputs = block_inputs(net, x) if x is not None else [None] * len(blocks)
-    result = [block_spectrum(blk, y0, **kwargs) for blk, y0 in zip(blocks, inputs, strict=True)]
+    net, blocks, inputs = analysed(model_or_block, x)
+    result = []
+    for i, (blk, y0) in enumerate(zip(blocks, inputs, strict=True)):
+        try:
+            result.append(block_spectrum(blk, y0, **kwargs))
+        except NonFiniteError as exc:
+            raise NonFiniteError(f"block {i}: {exc}") from None
     return result[0] if is_block(net) else result

@@ -34,7 +34,7 @@ from ..blocks import StableBlock
 from ..registry import ARCHITECTURES, build_block
 from .gradients import block_gradient_norms
 from .network import analysis_copy
-from .sensitivity import block_sensitivity
+from .sensitivity import EXACT_MAX, block_sensitivity
 from .spectra import block_spectrum
 from .steps import spectral_radius, step_matrix
 
@@ -47,6 +47,15 @@ REGIMES: dict[str, tuple[str, bool]] = {
 }
 DEFAULT_DEPTHS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 QUICK_DEPTHS = (8, 16, 32)
+
+
+def sweep_bytes(depth: int, width: int, samples: int) -> int:
+    """A lower bound on the memory of the deepest network of the sweep: its weights
+    ``[N, w, w]`` in float32 and their float64 copy, the N + 1 float64 states (z and y) of
+    the samples that autograd keeps, and, where the sensitivity is exact (w <= EXACT_MAX),
+    the states of w copies of every sample."""
+    exact = depth * samples * width * width * 8 if width <= EXACT_MAX else 0
+    return depth * width * width * 12 + 2 * (depth + 1) * samples * width * 8 + exact
 
 
 def sweep_weights(width: int, depth: int, constant: bool, seed: int) -> Tensor:
@@ -70,10 +79,15 @@ def linear_prediction(block: StableBlock, T: float) -> dict[str, float]:
     lam = block_spectrum(block).system("weights")[0]
     return {
         "rho": rho,
-        "predicted_discrete": rho ** block.depth,
+        "predicted_discrete": _exp(block.depth * math.log(rho)) if rho > 0 else 0.0,
         "max_re_lambda": float(lam.real.max()),
-        "predicted_continuous": math.exp(float(lam.real.max()) * T),
+        "predicted_continuous": _exp(float(lam.real.max()) * T),
     }
+
+
+def _exp(x: float) -> float:
+    """exp(x), ``inf`` where it overflows float64 (a growth too large to represent)."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def measure(

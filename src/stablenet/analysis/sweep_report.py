@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
+from ..io import ensure_writable_dir, save_text
 from .figures import plot_depth_sweep
 from .sweep import summarise
 
@@ -15,6 +17,16 @@ METRICS = {
     "sens_worst": "worst-case sensitivity: max over samples of sigma_max(dY_N/dY_0)",
     "sens_random": "random-perturbation sensitivity ||Y_N(x+d) - Y_N(x)|| / ||d||",
 }
+
+
+OVERFLOW = ("**inf / nan**: the states or their derivatives overflow float64 (a growth "
+            "beyond 1e308; nan where two overflows meet): at this h the networks are far "
+            "outside every stability region.")
+
+
+def overflowed(records: list[dict[str, Any]]) -> bool:
+    """True if a measured value of the sweep is inf or nan."""
+    return any(not math.isfinite(r[k]) for r in records for k in METRICS if k in r)
 
 
 def fmt(value: float) -> str:
@@ -47,6 +59,8 @@ def sweep_markdown(records: list[dict[str, Any]], params: dict[str, Any]) -> str
            f"{params['samples']} input samples; K entries i.i.d. N(0, 1/width) for every "
            "architecture, b = 0. Cells: median over seeds (min and max in depth_sweep.json).",
            ""]
+    if overflowed(records):
+        out += [OVERFLOW, ""]
     for key, label in METRICS.items():
         out += [f"## {label}", ""] + table(summarise(records, key), regimes, archs, depths) + [""]
     pred = summarise(records, "predicted_discrete")
@@ -63,11 +77,10 @@ def sweep_markdown(records: list[dict[str, Any]], params: dict[str, Any]) -> str
 def write_sweep(records: list[dict[str, Any]], params: dict[str, Any],
                 out: str | os.PathLike, figures: bool = True) -> list[Path]:
     """Write depth_sweep.md, depth_sweep.json and (``figures``) the log-log PNGs."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_writable_dir(out)
     written = [out / "depth_sweep.md", out / "depth_sweep.json"]
-    written[0].write_text(sweep_markdown(records, params))
-    written[1].write_text(json.dumps({"params": params, "records": records}, indent=1))
+    save_text(sweep_markdown(records, params), written[0])
+    save_text(json.dumps({"params": params, "records": records}, indent=1), written[1])
     if figures:
         regimes = list(dict.fromkeys(r["regime"] for r in records))
         archs = list(dict.fromkeys(r["arch"] for r in records))

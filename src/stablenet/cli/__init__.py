@@ -13,9 +13,11 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .. import __version__
 from ..errors import UserError
+from ..io import disk_full, output_error
 
 
 def _command_modules() -> list:
@@ -47,14 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stablenet`` console script; returns the exit code."""
-    parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        argv = list(sys.argv[1:] if argv is None else argv)
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the commands are imported
+        print("stablenet: interrupted", file=sys.stderr)
+        return 130
     args._argv = argv  # for a command's --config FILE (flags override it: parsed again)
     try:
         return int(args._run(args) or 0)
     except UserError as exc:
         print(f"stablenet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk outside stablenet's own writers: a message too
+        if not disk_full(exc):
+            raise
+        where = Path(exc.filename) if exc.filename else Path(".")
+        print(f"stablenet {args.command}: error: {output_error(where, exc, False)}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"stablenet {args.command}: interrupted", file=sys.stderr)

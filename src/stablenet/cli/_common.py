@@ -30,6 +30,16 @@ def int_list(text: str) -> list[int]:
     return values
 
 
+def out_path(text: str) -> Path:
+    """argparse type of ``--out`` / ``--resume``: a path, refusing an empty one (``--out
+    $DIR`` with DIR unset would otherwise mean the current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the path is empty (an unset shell variable?); give a directory or file name, "
+            "e.g. --out runs/mine")
+    return Path(text)
+
+
 def epochs_list(text: str) -> int | list[int]:
     """argparse type: ``"30"`` -> 30, ``"30,3,3"`` -> [30, 3, 3] (one per level)."""
     values = int_list(text)

@@ -13,8 +13,10 @@ from ..analysis import figures as fig
 from ..analysis.report import analyze, markdown, summary
 from ..checks import nonnegative_int, positive_int, positive_real
 from ..data import load_dataset
-from ..errors import CheckpointError, DataError
+from ..errors import CheckpointError, ConfigError, DataError
+from ..io import ensure_writable_dir, save_text
 from ..registry import load
+from ._common import out_path
 
 COMMAND = "analyze"
 HELP = ("stability report of a saved model (RUN_DIR or model.pt): eigenvalues and stability "
@@ -34,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dataset name (ellipses, swissroll, peaks, mnist, ...) or a .npz/.csv "
                         "path; without it the inputs are random N(0, 1)")
     parser.add_argument("--data-root", default=None, help="root directory of MNIST-type data")
-    parser.add_argument("--out", required=True, help="output directory for report.md etc.")
+    parser.add_argument("--out", required=True, type=out_path,
+                        help="output directory for report.md etc.")
     parser.add_argument("--samples", type=int, default=64,
                         help="validation samples for sensitivity and gradients (default 64)")
     parser.add_argument("--spectra-samples", type=int, default=8,
@@ -90,18 +93,20 @@ def run(args: argparse.Namespace) -> int:
     check_args(args)
     path = model_path(args.model)
     model = load(path)
+    if not hasattr(model, "config"):  # a single saved block: its own input shape
+        raise ConfigError(f"{path} holds a single block; `stablenet analyze` takes a model "
+                          "(use stablenet.analysis on a block from Python)")
     x, labels, described = load_inputs(args, tuple(model.config["input_shape"]))
+    out = ensure_writable_dir(args.out)  # before the analysis, which can take minutes
     result = analyze(model, x, labels, data=described, spectra_samples=args.spectra_samples,
                      seed=args.seed, threshold=args.threshold, image_size=args.image_size,
                      progress=None if args.quiet else _progress)
     result.extra = {"model": str(path), "architecture": model.config.get("arch", "?")}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     if not (args.no_figures or args.quiet):
         _progress("figures ...")
     figures = {} if args.no_figures else write_figures(result, out)
-    (out / "report.md").write_text(markdown(result, figures, f"Stability report: {path}"))
-    (out / "summary.json").write_text(json.dumps(summary(result), indent=1))
+    save_text(markdown(result, figures, f"Stability report: {path}"), out / "report.md")
+    save_text(json.dumps(summary(result), indent=1), out / "summary.json")
     for line in summary(result)["verdicts"]:
         print(line.replace("**", ""))
     print(f"wrote {out / 'report.md'}, {out / 'summary.json'} and {len(figures)} figures")

@@ -30,6 +30,7 @@ from ..train.depth_study import DEPTHS, QUICK_DEPTHS, TABLES, run_study
 from ._common import (
     add_settings_arguments,
     int_list,
+    out_path,
     plain_warnings,
     print_settings,
     relative,
@@ -48,7 +49,7 @@ def _names(text: str) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("depth-study"), help="output directory")
+    p.add_argument("--out", type=out_path, default=Path("depth-study"), help="output directory")
     p.add_argument("--problems", type=_names, default=list(PAPER_PROBLEMS),
                    help="comma-separated subset of " + ",".join(PAPER_PROBLEMS))
     p.add_argument("--archs", type=_names, default=list(ARCHITECTURES),

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 
-from ..analysis.sweep import DEFAULT_DEPTHS, QUICK_DEPTHS, REGIMES, depth_sweep
-from ..analysis.sweep_report import write_sweep
+import torch
+
+from ..analysis.sweep import DEFAULT_DEPTHS, QUICK_DEPTHS, REGIMES, depth_sweep, sweep_bytes
+from ..analysis.sweep_report import OVERFLOW, overflowed, write_sweep
 from ..checks import choice, positive_int, positive_real
 from ..errors import ConfigError
+from ..io import ensure_writable_dir
 from ..registry import ARCHITECTURES
-from ._common import add_settings_arguments, print_settings, with_settings_file
+from ..train.resources import memory_limit, size
+from ._common import add_settings_arguments, out_path, print_settings, with_settings_file
 
 COMMAND = "depth-sweep"
 HELP = ("measure ||dL/dY_0|| / ||dL/dY_N|| and the forward sensitivity versus depth N at fixed "
@@ -29,7 +34,7 @@ def _int_list(text: str) -> list[int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--out", required=True, type=out_path, help="output directory")
     default_depths = ",".join(map(str, DEFAULT_DEPTHS))
     parser.add_argument("--depths", type=_int_list, default=None,
                         help=f"comma-separated depths (default {default_depths})")
@@ -64,7 +69,17 @@ def _check(args: argparse.Namespace) -> tuple[list[int], int, list[str], list[st
     positive_int("--width", args.width)
     positive_int("--seeds", seeds)
     positive_int("--samples", args.samples)
+    _check_fits(max(depths), args.width, args.samples)
     return sorted(set(depths)), seeds, archs, regimes
+
+
+def _check_fits(depth: int, width: int, samples: int) -> None:
+    """ConfigError when the deepest network of the sweep cannot fit in memory."""
+    need, known = sweep_bytes(depth, width, samples), memory_limit(torch.device("cpu"))
+    if known is not None and need > known[0]:
+        raise ConfigError(f"the sweep's network of depth {depth} at --width {width} needs at "
+                          f"least {size(need)} of memory, but {known[1]} is {size(known[0])}; "
+                          "use a smaller --width, --depths or --samples")
 
 
 def canonical_command(args: argparse.Namespace, depths: list[int], seeds: int,
@@ -84,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         print_settings({"depths": depths, "h": args.h, "width": args.width, "seeds": seeds,
                         "samples": args.samples, "archs": archs, "regimes": regimes}, COMMAND)
         return 0
+    ensure_writable_dir(args.out)  # before the sweep, which takes minutes
     records = depth_sweep(depths, args.h, args.width, seeds, args.samples, archs, regimes,
                           progress=lambda line: print(line, flush=True))
     params = {
@@ -93,4 +109,6 @@ def run(args: argparse.Namespace) -> int:
     }
     for path in write_sweep(records, params, args.out, figures=not args.no_figures):
         print(f"wrote {path}")
+    if overflowed(records):
+        print(f"stablenet depth-sweep: note: {OVERFLOW.replace('**', '')}", file=sys.stderr)
     return 0

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..checks import positive_int
 from ..errors import ConfigError
 from ..inference import predict
-from ._common import plain_warnings, relative, say
+from ._common import out_path, plain_warnings, relative, say
 
 COMMAND = "predict"
 HELP = "predict the labels of a .csv, .npz or MNIST-format file with a trained model"
@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a model.pt file or a training run directory")
     p.add_argument("data", help="a .csv, .npz or idx (MNIST-format) file, or a folder holding "
                    "t10k-images-idx3-ubyte[.gz]")
-    p.add_argument("--out", type=Path, required=True, help="the CSV file to write")
+    p.add_argument("--out", type=out_path, required=True, help="the CSV file to write")
     p.add_argument("--batch-size", type=int, default=1024, help="examples per forward pass")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 

@@ -34,7 +34,7 @@ from ..train.defaults import IMAGE_DATASETS, PAPER_PROBLEMS
 from ..train.figures import decision_grid, plot_run
 from ..train.grid import Grid, check_seeds, grid_to_toml, read_grid
 from ..train.grid_report import summarize, table
-from ._common import int_list, plain_warnings, relative, say
+from ._common import int_list, out_path, plain_warnings, relative, say
 
 COMMAND = "reproduce"
 HELP = "run the paper's experiments (2-D problems x architectures, MNIST) -> results.md"
@@ -51,7 +51,7 @@ def _names(text: str) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("results"), help="output directory")
+    p.add_argument("--out", type=out_path, default=Path("results"), help="output directory")
     p.add_argument("--config", type=Path, metavar="FILE", default=None,
                    help="the grid file to run (default: the paper's, configs/reproduce.toml)")
     p.add_argument("--quick", action="store_true", help="the paper's grid, every run "

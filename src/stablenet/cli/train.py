@@ -16,8 +16,8 @@ from typing import Any
 from ..activations import ACTIVATIONS
 from ..blocks import BIAS_MODES
 from ..configfile import to_toml
-from ..errors import ConfigError
-from ..io import ensure_writable_dir
+from ..errors import ConfigError, OutputError
+from ..io import disk_full, ensure_writable_dir, output_error
 from ..layers import DEFAULT_GAMMA
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
@@ -38,7 +38,8 @@ from ..train.distributed import is_main_process
 from ..train.figures import plot_run
 from ..train.metric import METRICS
 from ..train.setup import build, load_data
-from ._common import epochs_list, int_list, plain_warnings, relative, say
+from ._common import epochs_list, int_list, out_path, plain_warnings, relative, say
+from ._train_help import epilog
 
 COMMAND = "train"
 HELP = "train a stable network (paper problems, MNIST, or a .npz/.csv file)"
@@ -106,18 +107,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=int, metavar="K", default=None, dest="checkpoint_segment",
                    help="store every K-th state and recompute the rest in backward")
     p.add_argument("--device", choices=DEVICES, default=None, help="cpu (default) or cuda")
-    p.add_argument("--out", type=Path, default=None,
+    p.add_argument("--out", type=out_path, default=None,
                    help="output directory (default runs/DATASET-ARCH)")
-    p.add_argument("--resume", type=Path, metavar="DIR", default=None,
+    p.add_argument("--resume", type=out_path, metavar="DIR", default=None,
                    help="continue the run in DIR from DIR/checkpoint.pt")
     p.add_argument("--overwrite", action="store_true",
-                   help="start afresh even if --out already holds a run")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+                   help="start afresh even if --out already holds a run: its files "
+                   "(checkpoint, model, metrics, logs, figures) are removed first")
+    p.add_argument("--allow-data-change", action="store_true",
+                   help="with --resume: continue although the training data differ from "
+                   "those the run started on")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar or status lines; warnings (how the data were read, "
+                   "stability) and errors still go to stderr (2>/dev/null hides them)")
     p.add_argument("--no-plots", action="store_true", help="do not write figures")
     p.add_argument("--dry-run", action="store_true",
                    help="check the options and the data, print the resolved config as a "
                    "TOML file that --config reads back, exit")
     p.add_argument("--stop-after-epochs", type=int, default=None, help=argparse.SUPPRESS)
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = epilog()
 
 
 def given_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -139,6 +148,8 @@ def given_options(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     with plain_warnings():
         _quiet_unless_main_process(args)
+        if args.allow_data_change and args.resume is None:
+            raise ConfigError("--allow-data-change applies to --resume DIR only")
         options = given_options(args)
         if args.config is not None:
             options = _with_config_file(args.config, options, args)
@@ -155,10 +166,19 @@ def run(args: argparse.Namespace) -> int:
             result = train(config, out, resume=args.resume is not None, overwrite=args.overwrite,
                            expect=options if args.resume is not None else None,
                            progress=not args.quiet, callback=_stopper(args.stop_after_epochs),
-                           device=args.device)
+                           device=args.device, allow_data_change=args.allow_data_change)
         except TrainingInterrupted as exc:
             print(f"stablenet train: {exc}", flush=True)
             return exc.exit_code
+        except OSError as exc:  # a full disk: the last checkpoint is whole
+            if not isinstance(exc, OutputError) and not disk_full(exc):
+                raise
+            if not isinstance(exc, OutputError):  # from a writer other than stablenet.io's
+                exc = output_error(Path(exc.filename or out / "checkpoint.pt"), exc, False)
+            if (out / "checkpoint.pt").is_file():
+                raise OutputError(f"{exc}. Once it can be written, continue the run with: "
+                                  f"stablenet train --resume {out}") from None
+            raise exc from None
         if result.out is not None:  # None on torchrun ranks other than 0
             _report(result, args)
     return 0
@@ -175,6 +195,16 @@ def _with_config_file(path: Path, flags: dict[str, Any],
     if "memory" in flags:
         options.pop("checkpoint_segment", None)
     return {**options, **flags}
+
+
+def summary_line(m: dict[str, Any]) -> str:
+    """The accuracies of the best-validation weights (the ones model.pt holds) first, then
+    those of the last weights."""
+    best_train = m.get("best_train_accuracy", m["train_accuracy"])
+    return (f"val accuracy {m['best_val_accuracy']:.4f}, train accuracy {best_train:.4f} "
+            f"(model.pt: the best validation, level {m['best_level'] + 1} epoch "
+            f"{m['best_epoch']}; last epoch: val {m['val_accuracy']:.4f}, train "
+            f"{m['train_accuracy']:.4f}), {m['n_parameters']} parameters, {m['seconds']:.1f} s")
 
 
 def _quiet_unless_main_process(args: argparse.Namespace) -> None:
@@ -229,10 +259,12 @@ def _dry_run(config: TrainConfig | None, out: Path, args: argparse.Namespace,
 
 def _report(result: TrainResult, args: argparse.Namespace) -> None:
     m, out = result.metrics, result.out
-    say(f"val accuracy {m['val_accuracy']:.4f} (best {m['best_val_accuracy']:.4f} at level "
-        f"{m['best_level'] + 1}, epoch {m['best_epoch']}), train accuracy "
-        f"{m['train_accuracy']:.4f}, {m['n_parameters']} parameters, {m['seconds']:.1f} s",
-        args.quiet)
+    if result.finished_before:
+        say(f"the run in {relative(out)} had already finished: nothing was trained or "
+            f"written. {summary_line(m)}. To train further, start a new run (--overwrite, "
+            "or another --out)", args.quiet)
+        return
+    say(summary_line(m), args.quiet)
     if m.get("verdict"):
         say(f"note: {m['verdict']}", args.quiet)
     say(f"wrote {relative(out / 'model.pt')} and {relative(out / 'metrics.json')}", args.quiet)

@@ -20,11 +20,20 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
-from ..io import save_torch
+from ..io import load_torch, save_torch
 
 FORMAT = "stablenet-checkpoint"
 VERSION = 1
 REQUIRED = ("config", "model_config", "model", "trainer")
+START_ANEW = "start the run anew with --overwrite (or in another --out directory)"
+_MISSING = object()
+#: the entries of the trainer's position and their types (ints are >= 0)
+POSITION_TYPES: dict[str, tuple[type, ...]] = {
+    "level": (int,), "epoch": (int,), "batch": (int,), "step_k": (int,),
+    "started": (bool,), "complete": (bool,), "perm": (torch.Tensor, type(None)),
+    "sums": (list, tuple), "best": (dict,), "history": (list,), "seconds": (int, float),
+    "metrics": (dict, type(None)), "optimizer": (dict, type(None)), "rng": (dict,),
+}
 #: config fields that fix the network's architecture and parameter shapes
 ARCH_FIELDS = ("arch", "width", "channels", "depth", "levels", "T", "activation", "bias",
                "opening", "gamma", "dataset")
@@ -40,16 +49,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; there is no run to resume there")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # truncated zip, bad pickle, not a torch file at all
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        if "Unsupported global" in str(exc):
-            detail = "it holds Python objects that no stablenet checkpoint contains"
-        raise CheckpointError(
-            f"{path} cannot be read as a stablenet checkpoint: it is corrupt, truncated or "
-            f"foreign ({type(exc).__name__}: {detail})"
-        ) from None
+    payload = load_torch(path, "checkpoint", map_location)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(
             f"{path} is not a stablenet training checkpoint (no format tag {FORMAT!r}); "
@@ -63,7 +63,31 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     missing = [k for k in REQUIRED if k not in payload]
     if missing:
         raise CheckpointError(f"{path} is incomplete: missing {', '.join(missing)}")
+    for key in REQUIRED:
+        if not isinstance(payload[key], dict):
+            raise CheckpointError(f"{path} is damaged or was edited: its {key!r} is a "
+                                  f"{type(payload[key]).__name__}, not a dict; {START_ANEW}")
+    if not all(torch.is_tensor(v) for v in payload["model"].values()):
+        raise CheckpointError(f"{path} is damaged or was edited: its weights are not all "
+                              f"tensors; {START_ANEW}")
+    check_position(payload["trainer"], path)
     return payload
+
+
+def check_position(position: dict[str, Any], path: str | os.PathLike) -> None:
+    """CheckpointError naming the first entry of the trainer's position that is missing or
+    of the wrong type (a hand-edited checkpoint), before any of it is used."""
+    for key, kinds in POSITION_TYPES.items():
+        value = position.get(key, _MISSING)
+        if value is _MISSING:
+            raise CheckpointError(f"{path} is damaged or was edited: the trainer position has "
+                                  f"no {key!r}; {START_ANEW}")
+        ok = (isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+              and not (isinstance(value, int) and not isinstance(value, bool) and value < 0))
+        if not ok:
+            raise CheckpointError(f"{path} is damaged or was edited: the trainer position's "
+                                  f"{key!r} is {type(value).__name__} {str(value)[:40]!r}; "
+                                  f"{START_ANEW}")
 
 
 def check_same(saved: dict[str, Any], wanted: dict[str, Any], path: str | os.PathLike,

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from ..activations import ACTIVATIONS
 from ..blocks import BIAS_MODES
-from ..checks import choice, integer, nonnegative_real, positive_real
+from ..checks import at_most, choice, integer, nonnegative_real, positive_real, shown
 from ..configfile import read_config, unknown_keys
 from ..errors import ConfigError, ConfigTypeError
 from ..layers import DEFAULT_GAMMA
@@ -150,7 +153,11 @@ CHOICES: dict[str, tuple[str, tuple]] = {
 #: integer options and their smallest allowed value
 INTEGERS = {"width": 1, "depth": 1, "levels": 1, "limit_train": 1,
             "limit_val": 1, "batch_size": 0, "seed": 0, "threads": 0, "checkpoint_segment": 1}
+#: integer options and their largest allowed value (a seed is a signed 64-bit integer)
+MAXIMA = {"seed": 2**63 - 1}
 POSITIVE_REALS = ("T", "lr", "max_grad_norm")
+#: the deepest network multilevel training may reach: depth * 2^(levels - 1)
+MAX_DEPTH = 2**16
 NONNEGATIVE_REALS = ("alpha", "beta", "gamma", "momentum")
 
 
@@ -170,7 +177,7 @@ def check(config: TrainConfig) -> TrainConfig:
             choice(what, getattr(c, name), table, flag(name))
     for name, minimum in INTEGERS.items():
         if getattr(c, name) is not None:
-            integer(flag(name), getattr(c, name), minimum)
+            integer(flag(name), getattr(c, name), minimum, MAXIMA.get(name))
     if c.epochs is not None:
         _check_epochs(c)
     if c.channels is not None:
@@ -192,12 +199,38 @@ def check(config: TrainConfig) -> TrainConfig:
         raise ConfigError("--log tensorboard needs the tensorboard package: pip install "
                           "tensorboard (or stablenet[tensorboard]); the CSV logs are written "
                           "without it")
-    if c.levels is not None and c.depth is not None and c.depth * 2 ** (c.levels - 1) > 2**16:
-        raise ConfigError(
-            f"--depth {c.depth} with --levels {c.levels} would reach depth "
-            f"{c.depth * 2 ** (c.levels - 1)}; keep depth * 2^(levels-1) <= 65536"
-        )
+    _check_sizes(c)
     return config
+
+
+def _check_sizes(c: TrainConfig) -> None:
+    """The finest depth within MAX_DEPTH (without computing 2^levels for a huge --levels),
+    and every real option representable in the run's dtype (a larger one overflows in the
+    first step, e.g. Adam's update with --lr 1e39 in float32)."""
+    most = int(math.log2(MAX_DEPTH)) + 1  # levels that reach MAX_DEPTH from depth 1
+    if c.levels is not None and c.levels > most:
+        raise ConfigError(f"--levels {shown(c.levels)} would double the depth "
+                          f"{shown(c.levels - 1)} times; keep depth * 2^(levels-1) <= "
+                          f"{MAX_DEPTH} (--levels {most} at most)")
+    if c.levels is not None and c.depth is not None and c.depth * 2 ** (c.levels - 1) > MAX_DEPTH:
+        raise ConfigError(
+            f"--depth {shown(c.depth)} with --levels {c.levels} would reach depth "
+            f"{shown(c.depth * 2 ** (c.levels - 1))}; keep depth * 2^(levels-1) <= {MAX_DEPTH}"
+        )
+    dtype = c.dtype if c.dtype in DTYPES else "float32"
+    largest = torch.finfo(getattr(torch, dtype)).max
+    why = f" (the largest {dtype}; a larger value overflows at the first step)"
+    for name in POSITIVE_REALS + NONNEGATIVE_REALS:
+        if getattr(c, name) is not None:
+            at_most(flag(name), getattr(c, name), largest, why)
+    if c.T is not None:  # the layer times j T / N of the weights K(t) must stay finite
+        at_most(flag("T"), c.T, largest / MAX_DEPTH, f" (the largest {dtype} over "
+                f"{MAX_DEPTH} layers, so that the layer times j T / N are representable)")
+    if c.arch == "leapfrog" and c.T is not None and c.depth is not None and (
+            (c.T / c.depth) ** 2 > largest):
+        raise ConfigError(f"--T (the final time) {c.T:g} at --depth {c.depth} gives h^2 = "
+                          f"{(c.T / c.depth) ** 2:.3g}, which leapfrog's update h^2 K^T "
+                          f"sigma(K y + b) cannot represent in {dtype}; use a smaller --T")
 
 
 def _check_epochs(c: TrainConfig) -> None:

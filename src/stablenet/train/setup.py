@@ -26,6 +26,7 @@ from ..registry import build_model
 from .config import TrainConfig
 from .distributed import local_device
 from .multilevel import level_depth
+from .resources import check_fits
 
 
 def load_data(config: TrainConfig) -> DataSplit:
@@ -57,8 +58,10 @@ def model_kwargs(config: TrainConfig, split: DataSplit, level: int = 0) -> dict[
 
 
 def build(config: TrainConfig, split: DataSplit, level: int = 0) -> StableModel:
-    """The model of ``config`` at ``level``, on the config's device and dtype."""
+    """The model of ``config`` at ``level``, on the config's device and dtype (refused
+    first when the configuration cannot fit in memory: :func:`.resources.check_fits`)."""
     device, dtype = torch_setup(config)
+    check_fits(config, split, device)
     model = build_model(**model_kwargs(config, split, level))
     constant = fit_preprocess(model, split.x_train)
     if constant:

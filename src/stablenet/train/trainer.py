@@ -34,6 +34,7 @@ from .checkpoint import check_same, load_model_state, save_checkpoint
 from .config import TrainConfig
 from .distributed import data_parallel
 from .divergence import diagnose
+from .fingerprint import data_fingerprint
 from .multilevel import prolong_model
 from .optimizers import NonFinite, learning_rate, make_stepper
 from .progress import Progress
@@ -66,6 +67,7 @@ class Trainer:
         if self.parallel is not None and self.parallel.rank != 0:
             self.out = None  # rank 0 alone writes checkpoints, model and metrics
         self.data = split.to(dtype=self.dtype, device=self.device)
+        self.data_fingerprint = data_fingerprint(config.dataset, split)  # checked on resume
         self.data_order = seed_everything(config.seed)
         self.model: StableModel = build(config, split, 0)
         self.progress = progress or Progress(enabled=False)
@@ -96,7 +98,8 @@ class Trainer:
         position["rng"] = rng_state(self.data_order)
         return {"config": self.config.to_dict(),
                 "model_config": model_config or self.model.config,
-                "model": model_state or self.model.state_dict(), "trainer": position}
+                "model": model_state or self.model.state_dict(), "trainer": position,
+                "data": self.data_fingerprint}
 
     def load_state_dict(self, state: dict[str, Any], source: str | Path = "checkpoint") -> None:
         """Continue from ``state`` (what :meth:`state_dict` returned, e.g. a checkpoint):
@@ -256,7 +259,8 @@ class Trainer:
             if not math.isfinite(float(out["loss"])):
                 raise NonFinite("loss", float(out["loss"]))
         except NonFinite as exc:
-            err = diagnose(self.model, xb, exc.what, exc.value, self.where())
+            err = diagnose(self.model, xb, exc.what, exc.value, self.where(), yb,
+                           self.config.alpha, self.config.beta)
             last = self.out / "checkpoint.pt" if self.out is not None else None
             if last is not None and last.is_file():
                 err.args = (f"{err.args[0]} The last good checkpoint is kept in {last}.",)
