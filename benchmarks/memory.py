@@ -41,7 +41,7 @@ import warnings
 import torch
 
 import stablenet as sn
-from stablenet.memory import DRIFT_TOL
+from stablenet.memory import DRIFT_TOL, Reversible
 from stablenet.plotting import pyplot
 
 MODES = ("store", "reversible", "checkpoint")
@@ -110,10 +110,7 @@ def _setup(cfg: dict, mode: str, depth: int, batch: int):
 
 
 def _set_mode(block, mode: str) -> None:
-    if mode in MODES:
-        block.set_memory(mode)
-    else:
-        block.set_memory("reversible", drift_tol=0.0)
+    block.set_memory(mode if mode in MODES else Reversible(drift_tol=0.0))
 
 
 def _step(block, x: torch.Tensor) -> None:
@@ -292,7 +289,7 @@ def drift(args: argparse.Namespace) -> str:
 
 
 def _grad(block, x: torch.Tensor, mode: str, tol: float) -> torch.Tensor:
-    block.set_memory(mode, drift_tol=tol)
+    block.set_memory(Reversible(drift_tol=tol) if mode == "reversible" else mode)
     block.zero_grad(set_to_none=True)
     x = x.clone().requires_grad_()
     with warnings.catch_warnings():

@@ -25,8 +25,7 @@ def make(scheme, conv, memory="store"):
     block = block.to(F64)
     with torch.no_grad():
         block.b.normal_(0.0, 0.3)
-    if memory != "store":
-        block.set_memory(memory)
+    block.set_memory(memory)
     x = torch.randn((4, 3, 5, 5) if conv else (8, 3), dtype=F64)
     return block, x
 

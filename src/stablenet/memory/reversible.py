@@ -21,8 +21,9 @@ instead of two). Any other invertible integrator uses the generic
 
 Floating point makes the reconstruction inexact: the relative error of the reconstructed
 S_0 (the *drift*, ||S_0^rec - init(x)|| / ||x||) is measured at the end of every
-backward pass and stored as ``block.last_drift`` (in the input's dtype). If it exceeds
-``block.drift_tol`` (default ``DRIFT_TOL``) and the computation was not already in
+backward pass and written to the :class:`DriftRecord` that :func:`reversible_integrate`
+returns (the :class:`~stablenet.memory.Reversible` mode keeps it as ``last_drift``). If it
+exceeds ``drift_tol`` (default ``DRIFT_TOL``) and the computation was not already in
 float64, the pass is redone in float64 (forward from x, then backward: one more forward
 and backward, memory still O(1) in N) with a warning; in float64 a drift above the
 tolerance only warns.
@@ -32,8 +33,10 @@ BENCHMARKS.md (Memory) for measured values.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -42,6 +45,7 @@ from torch.autograd.function import once_differentiable
 
 from ..integrators import Leapfrog, Verlet
 from ..integrators.base import State
+from .loop import Loop
 
 DRIFT_TOL = 1e-3
 """Relative reconstruction error ||S_0^rec - S_0|| / ||x|| above which float64 is used.
@@ -51,6 +55,13 @@ minibatch noise and within a small factor of ordinary float32 backprop's own err
 (BENCHMARKS.md, Memory), so a stricter default would redo passes for nothing."""
 
 AdjointStep = Callable[..., tuple[State, State]]
+
+
+@dataclass
+class DriftRecord:
+    """The drift ||S_0^rec - init(x)|| / ||x|| of the latest backward pass (NaN before one)."""
+
+    drift: float = math.nan
 
 
 def _vjp(outputs: Sequence[Tensor], inputs: Sequence[Tensor], cotangents: Sequence[Tensor]):
@@ -155,20 +166,20 @@ class _Cast(Sequence):
         return self.stack[j].to(self.dtype)
 
 
-def _forward(block: Any, x: Tensor, K: Tensor, b: Tensor, dtype: torch.dtype) -> State:
+def _forward(loop: Loop, x: Tensor, K: Tensor, b: Tensor, dtype: torch.dtype) -> State:
     Ks, bs = _Cast(K, dtype), _Cast(b, dtype)
-    return block.steps(block.integrator.init(x.to(dtype)), Ks, bs, 0, block.depth)
+    return loop.steps(loop.integrator.init(x.to(dtype)), Ks, bs, 0, K.shape[0])
 
 
-def _backward(block: Any, state: State, g: State, x: Tensor, K: Tensor, b: Tensor):
+def _backward(loop: Loop, state: State, g: State, x: Tensor, K: Tensor, b: Tensor):
     """The sweep j = N-1..0 in the dtype of ``state``: (dL/dx, dL/dK, dL/db, drift)."""
-    integ, field, h, dtype = block.integrator, block.field, block.h, state[0].dtype
+    integ, field, h, dtype = loop.integrator, loop.field, loop.h, state[0].dtype
     adjoint_step = ADJOINT_STEPS.get(type(integ), generic_adjoint_step)
     state = tuple(s.detach() for s in state)
     g = tuple(c.to(dtype) for c in g)
     gK, gb = torch.empty_like(K), torch.empty_like(b)
     Kd, bd = K.detach(), b.detach()
-    for j in range(block.depth - 1, -1, -1):
+    for j in range(K.shape[0] - 1, -1, -1):
         w = (Kd[j].to(dtype).requires_grad_(), bd[j].to(dtype).requires_grad_())
         state, g = adjoint_step(integ, field, w, h, state, g, (gK[j], gb[j]))
     with torch.enable_grad():
@@ -181,7 +192,8 @@ def _backward(block: Any, state: State, g: State, x: Tensor, K: Tensor, b: Tenso
 
 
 class ReversibleIntegration(torch.autograd.Function):
-    """``apply(block, x, K, b)`` -> the block's final full state, backpropagated reversibly.
+    """``apply(loop, record, drift_tol, x, K, b)`` -> the final full state, backpropagated
+    reversibly; each backward pass writes its drift to ``record``.
 
     ``K``, ``b`` are the applied weight stacks (``block.weights()``), so autograd
     differentiates the parametrisation outside this function. Computes in ``x.dtype``
@@ -190,11 +202,12 @@ class ReversibleIntegration(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, block: Any, x: Tensor, K: Tensor, b: Tensor) -> State:
+    def forward(ctx: Any, loop: Loop, record: DriftRecord, drift_tol: float, x: Tensor,
+                K: Tensor, b: Tensor) -> State:
         with torch.autocast(x.device.type, enabled=False):  # half precision would drift
-            state = _forward(block, x, K, b, x.dtype)
+            state = _forward(loop, x, K, b, x.dtype)
         state = tuple(s.clone() if s is x else s for s in state)  # never return the input
-        ctx.block = block
+        ctx.loop, ctx.record, ctx.drift_tol = loop, record, drift_tol
         ctx.save_for_backward(x, K, b, *state)
         return state
 
@@ -202,35 +215,40 @@ class ReversibleIntegration(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, *cotangents: Tensor | None):
         x, K, b, *final = ctx.saved_tensors
-        block = ctx.block
+        loop, drift_tol = ctx.loop, ctx.drift_tol
         g = tuple(
             torch.zeros_like(s) if c is None else c
             for s, c in zip(final, cotangents, strict=True)
         )
         with torch.autocast(x.device.type, enabled=False):
-            gx, gK, gb, drift = _backward(block, tuple(final), g, x, K, b)
-        block.last_drift = drift
-        if drift > block.drift_tol and x.dtype != torch.float64:
+            gx, gK, gb, drift = _backward(loop, tuple(final), g, x, K, b)
+        ctx.record.drift = drift
+        if drift > drift_tol and x.dtype != torch.float64:
             warnings.warn(
                 "reversible backward: the reconstructed initial state drifted beyond "
                 "drift_tol; redoing this backward pass in float64 (slower, same memory). "
-                "block.last_drift has the value; raise drift_tol to accept the error.",
+                "block.last_drift has the value; raise Reversible(drift_tol=...) to accept "
+                "the error.",
                 RuntimeWarning, stacklevel=2,
             )
             del gx, gK, gb  # free the float32 result (gK is as large as the weights) first
             with torch.autocast(x.device.type, enabled=False):
-                state = _forward(block, x, K, b, torch.float64)
-                gx, gK, gb, drift = _backward(block, state, g, x, K, b)
-        elif drift > block.drift_tol:
+                state = _forward(loop, x, K, b, torch.float64)
+                gx, gK, gb, drift = _backward(loop, state, g, x, K, b)
+        elif drift > drift_tol:
             warnings.warn(
                 "reversible backward: the reconstructed initial state drifted beyond "
                 "drift_tol even in float64; gradients may be inaccurate. Use "
-                "memory='checkpoint' or a smaller step h = T / N.",
+                "memory=Checkpoint(k) or a smaller step h = T / N.",
                 RuntimeWarning, stacklevel=2,
             )
-        return None, gx, gK, gb
+        return None, None, None, gx, gK, gb
 
 
-def reversible_integrate(block: Any, x: Tensor, K: Tensor, b: Tensor) -> State:
-    """The final full state of ``block`` from ``x``, with O(1)-in-depth activation memory."""
-    return ReversibleIntegration.apply(block, x, K, b)
+def reversible_integrate(
+    loop: Loop, x: Tensor, K: Tensor, b: Tensor, drift_tol: float = DRIFT_TOL,
+) -> tuple[State, DriftRecord]:
+    """The final full state of ``loop`` from ``x``, with O(1)-in-depth activation memory,
+    and the record its backward pass writes its drift to (guarded by ``drift_tol``)."""
+    record = DriftRecord()
+    return ReversibleIntegration.apply(loop, record, drift_tol, x, K, b), record
