@@ -116,6 +116,7 @@ def candidates(scheme: str, cfg: Config, block) -> dict[str, Callable]:
     """name -> run(x) -> y_N, the competitors that apply (and are installed)."""
     out = {
         "stablenet": block,
+        "fallback": baselines.autograd_fallback(block),
         "naive": baselines.handwritten(scheme, cfg.conv, block),
         "tuned": baselines.handwritten(scheme, cfg.conv, block, tuned=True),
     }
@@ -237,7 +238,7 @@ def measure(scheme: str, cfg: Config, args) -> Result:
 
 # ----------------------------------------------------------------------------- reporting
 
-COLUMNS = ("tuned", "torchdiffeq", "tdq-grid", "torchdyn", "rk4", "compiled")
+COLUMNS = ("fallback", "tuned", "torchdiffeq", "tdq-grid", "torchdyn", "rk4", "compiled")
 
 
 def ratio(res: Result, num: str, den: str) -> float:
@@ -253,7 +254,8 @@ def table(results: list[Result]) -> str:
     """Markdown: stablenet's time, and every candidate's time relative to the naive loop."""
     regime_b = any(r.config.regime == "b" for r in results)
     head = ["regime", "config", "scheme", "stablenet ms", "stablenet / naive",
-            *(f"{c} / naive" for c in COLUMNS), "torchdiffeq / stablenet"]
+            *(f"{c} / naive" for c in COLUMNS), "stablenet / fallback",
+            "torchdiffeq / stablenet"]
     if regime_b:
         head += ["GEMM GFLOP/s", "mm GFLOP/s", "% of mm"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -261,6 +263,7 @@ def table(results: list[Result]) -> str:
         row = [r.config.regime, r.config.label(), r.scheme,
                f"{1e3 * r.times['stablenet']:.2f}", fmt(ratio(r, "stablenet", "naive")),
                *(fmt(ratio(r, c, "naive")) for c in COLUMNS),
+               fmt(ratio(r, "stablenet", "fallback")),
                fmt(ratio(r, "torchdiffeq", "stablenet"))]
         if regime_b:
             row += flop_columns(r)

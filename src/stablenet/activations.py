@@ -30,6 +30,23 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+ActivationVJP = Callable[[Tensor, Tensor], Tensor]
+_aten = torch.ops.aten
+
+ACTIVATION_VJPS: dict[Activation, ActivationVJP] = {
+    torch.tanh: lambda g, s: _aten.tanh_backward(g, s),  # g (1 - s^2), one kernel
+    torch.relu: lambda g, s: _aten.threshold_backward(g, s, 0),  # g [s > 0]
+    identity: lambda g, s: g,
+}
+"""sigma'(a) * g from the output s = sigma(a), for the named activations (hand-written
+backward passes; a user's callable has none and is differentiated by autograd)."""
+
+
+def activation_vjp(sigma: Activation) -> ActivationVJP | None:
+    """``(g, s) -> sigma'(a) * g`` with ``s = sigma(a)``, or None if sigma has no written VJP."""
+    return ACTIVATION_VJPS.get(sigma)
+
+
 def get_activation(activation: ActivationLike) -> Activation:
     """Resolve an activation name (``tanh``, ``relu``, ``identity``) or pass a callable through."""
     if isinstance(activation, str):

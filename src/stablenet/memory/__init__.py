@@ -16,7 +16,9 @@ integrator and integrates the block's :class:`Loop`; the integration routines
 (:func:`checkpointed_steps`, :func:`reversible_integrate`) take callables and tensors only.
 """
 
+from .adjoint import DiscreteAdjoint, hand_written
 from .checkpointing import checkpointed_steps, segment_length
+from .drift import DRIFT_TOL, DriftRecord
 from .loop import Loop
 from .modes import (
     MODES,
@@ -29,10 +31,12 @@ from .modes import (
     as_memory,
     from_legacy,
 )
-from .reversible import DRIFT_TOL, DriftRecord, ReversibleIntegration, reversible_integrate
+from .reversible import ReversibleIntegration, reversible_integrate
+from .reversible_adjoint import reversible_adjoint
 
 __all__ = [
-    "DRIFT_TOL", "MODES", "Checkpoint", "DriftRecord", "Loop", "MemoryMode", "MemorySpec",
-    "NotInvertibleError", "Reversible", "ReversibleIntegration", "Store", "as_memory",
-    "checkpointed_steps", "from_legacy", "reversible_integrate", "segment_length",
+    "DRIFT_TOL", "MODES", "Checkpoint", "DiscreteAdjoint", "DriftRecord", "Loop",
+    "MemoryMode", "MemorySpec", "NotInvertibleError", "Reversible", "ReversibleIntegration",
+    "Store", "as_memory", "checkpointed_steps", "from_legacy", "hand_written",
+    "reversible_adjoint", "reversible_integrate", "segment_length",
 ]

@@ -27,9 +27,12 @@ from ..checks import nonnegative_real, positive_int
 from ..errors import ConfigError, ConfigTypeError
 from ..integrators import INTEGRATORS
 from ..integrators.base import State
+from .adjoint import CheckpointSweep, DiscreteAdjoint, StoreSweep, hand_written
 from .checkpointing import checkpointed_steps, segment_length
+from .drift import DRIFT_TOL, DriftRecord
 from .loop import Loop
-from .reversible import DRIFT_TOL, DriftRecord, reversible_integrate
+from .reversible import reversible_integrate
+from .reversible_adjoint import reversible_adjoint
 
 
 class NotInvertibleError(ConfigError):
@@ -86,11 +89,14 @@ class MemoryMode:
 
 
 class Store(MemoryMode):
-    """Keep every state: ordinary autograd through the loop (memory O(N), fastest)."""
+    """Keep every layer's residuals (memory O(N), fastest): the written adjoint where it
+    applies (:func:`~stablenet.memory.adjoint.hand_written`), else autograd's loop."""
 
     name = "store"
 
     def integrate(self, loop: Loop, x: Tensor, K: Tensor, b: Tensor) -> State:
+        if hand_written(loop, x):
+            return DiscreteAdjoint.apply(loop, StoreSweep(), x, K, b)
         return loop.steps(loop.integrator.init(x), K.unbind(0), b.unbind(0), 0, K.shape[0])
 
 
@@ -111,9 +117,11 @@ class Checkpoint(MemoryMode):
         return {"every": self.every}
 
     def integrate(self, loop: Loop, x: Tensor, K: Tensor, b: Tensor) -> State:
-        depth = K.shape[0]
+        k = segment_length(K.shape[0], self.every)
+        if hand_written(loop, x):
+            return DiscreteAdjoint.apply(loop, CheckpointSweep(k), x, K, b)
         return checkpointed_steps(loop.steps, loop.integrator.init(x), K.unbind(0),
-                                  b.unbind(0), depth, segment_length(depth, self.every))
+                                  b.unbind(0), K.shape[0], k)
 
 
 class Reversible(MemoryMode):
@@ -143,7 +151,9 @@ class Reversible(MemoryMode):
             raise NotInvertibleError(integrator.name)
 
     def integrate(self, loop: Loop, x: Tensor, K: Tensor, b: Tensor) -> State:
-        state, self.record = reversible_integrate(loop, x, K, b, self.drift_tol)
+        run = reversible_adjoint if hand_written(loop, x, autocast_ok=True) else (
+            reversible_integrate)
+        state, self.record = run(loop, x, K, b, self.drift_tol)
         return state
 
     def __copy__(self) -> Reversible:

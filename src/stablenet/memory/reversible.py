@@ -19,24 +19,17 @@ records the graph and no separate recomputation is needed (one forward-cost per 
 instead of two). Any other invertible integrator uses the generic
 ``inverse_step`` + recompute rule.
 
-Floating point makes the reconstruction inexact: the relative error of the reconstructed
-S_0 (the *drift*, ||S_0^rec - init(x)|| / ||x||) is measured at the end of every
-backward pass and written to the :class:`DriftRecord` that :func:`reversible_integrate`
-returns (the :class:`~stablenet.memory.Reversible` mode keeps it as ``last_drift``). If it
-exceeds ``drift_tol`` (default ``DRIFT_TOL``) and the computation was not already in
-float64, the pass is redone in float64 (forward from x, then backward: one more forward
-and backward, memory still O(1) in N) with a warning; in float64 a drift above the
-tolerance only warns.
-The reconstruction error is a good proxy for the gradient's relative error; see
-BENCHMARKS.md (Memory) for measured values.
+This is the autograd form (one ``torch.autograd.grad`` call per layer), the fallback
+for fields without hand-written VJPs (a user's activation, a custom field or operator);
+the hand-written form is :mod:`.reversible_adjoint`. Both share the drift guard of
+:mod:`.drift`: the drift of each backward pass goes to the :class:`DriftRecord` that
+:func:`reversible_integrate` returns, and a pass that drifts past ``drift_tol`` is redone
+in float64.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -45,23 +38,10 @@ from torch.autograd.function import once_differentiable
 
 from ..integrators import Leapfrog, Verlet
 from ..integrators.base import State
+from .drift import DRIFT_TOL, Cast, DriftRecord, guarded, relative_drift
 from .loop import Loop
 
-DRIFT_TOL = 1e-3
-"""Relative reconstruction error ||S_0^rec - S_0|| / ||x|| above which float64 is used.
-
-The gradient's extra relative error is about the drift; below 1e-3 it is far below
-minibatch noise and within a small factor of ordinary float32 backprop's own error
-(BENCHMARKS.md, Memory), so a stricter default would redo passes for nothing."""
-
 AdjointStep = Callable[..., tuple[State, State]]
-
-
-@dataclass
-class DriftRecord:
-    """The drift ||S_0^rec - init(x)|| / ||x|| of the latest backward pass (NaN before one)."""
-
-    drift: float = math.nan
 
 
 def _vjp(outputs: Sequence[Tensor], inputs: Sequence[Tensor], cotangents: Sequence[Tensor]):
@@ -153,21 +133,8 @@ ADJOINT_STEPS: dict[type, AdjointStep] = {
 """Fused backward rules by exact integrator type; others use :func:`generic_adjoint_step`."""
 
 
-class _Cast(Sequence):
-    """``stack[j]`` cast to ``dtype`` on access (no full-size copy of the weights)."""
-
-    def __init__(self, stack: Tensor, dtype: torch.dtype) -> None:
-        self.stack, self.dtype = stack, dtype
-
-    def __len__(self) -> int:
-        return self.stack.shape[0]
-
-    def __getitem__(self, j):
-        return self.stack[j].to(self.dtype)
-
-
 def _forward(loop: Loop, x: Tensor, K: Tensor, b: Tensor, dtype: torch.dtype) -> State:
-    Ks, bs = _Cast(K, dtype), _Cast(b, dtype)
+    Ks, bs = Cast(K.unbind(0), dtype), Cast(b.unbind(0), dtype)
     return loop.steps(loop.integrator.init(x.to(dtype)), Ks, bs, 0, K.shape[0])
 
 
@@ -185,10 +152,7 @@ def _backward(loop: Loop, state: State, g: State, x: Tensor, K: Tensor, b: Tenso
     with torch.enable_grad():
         x0 = _leaf(integ.output(state))
         (gx,) = _vjp(integ.init(x0), (x0,), g)
-    true = integ.init(x.to(dtype))
-    err = sum(float(torch.sum((s - t) ** 2)) for s, t in zip(state, true, strict=True))
-    drift = err**0.5 / max(float(torch.linalg.vector_norm(x)), torch.finfo(dtype).tiny)
-    return gx.to(x.dtype), gK, gb, drift
+    return (gx.to(x.dtype), gK, gb), relative_drift(integ, state, x)
 
 
 class ReversibleIntegration(torch.autograd.Function):
@@ -215,33 +179,17 @@ class ReversibleIntegration(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, *cotangents: Tensor | None):
         x, K, b, *final = ctx.saved_tensors
-        loop, drift_tol = ctx.loop, ctx.drift_tol
+        loop = ctx.loop
         g = tuple(
             torch.zeros_like(s) if c is None else c
             for s, c in zip(final, cotangents, strict=True)
         )
-        with torch.autocast(x.device.type, enabled=False):
-            gx, gK, gb, drift = _backward(loop, tuple(final), g, x, K, b)
-        ctx.record.drift = drift
-        if drift > drift_tol and x.dtype != torch.float64:
-            warnings.warn(
-                "reversible backward: the reconstructed initial state drifted beyond "
-                "drift_tol; redoing this backward pass in float64 (slower, same memory). "
-                "block.last_drift has the value; raise Reversible(drift_tol=...) to accept "
-                "the error.",
-                RuntimeWarning, stacklevel=2,
-            )
-            del gx, gK, gb  # free the float32 result (gK is as large as the weights) first
-            with torch.autocast(x.device.type, enabled=False):
-                state = _forward(loop, x, K, b, torch.float64)
-                gx, gK, gb, drift = _backward(loop, state, g, x, K, b)
-        elif drift > drift_tol:
-            warnings.warn(
-                "reversible backward: the reconstructed initial state drifted beyond "
-                "drift_tol even in float64; gradients may be inaccurate. Use "
-                "memory=Checkpoint(k) or a smaller step h = T / N.",
-                RuntimeWarning, stacklevel=2,
-            )
+
+        def run(dtype: torch.dtype):
+            state = tuple(final) if dtype == x.dtype else _forward(loop, x, K, b, dtype)
+            return _backward(loop, state, g, x, K, b)
+
+        gx, gK, gb = guarded(run, x, ctx.drift_tol, ctx.record)
         return None, None, None, gx, gK, gb
 
 
