@@ -98,8 +98,15 @@ class StableBlock(nn.Module):
         The names ``"store"``, ``"checkpoint"``, ``"reversible"`` mean the defaults above.
         The block keeps its own copy of the mode (``block.memory``), validated against its
         integrator. Without grad mode, and with ``return_trajectory=True`` (the trajectory
-        is itself O(N)), every mode runs the store loop. Reversible mode computes in the
-        input's dtype (autocast off) and allows no double backward (``create_graph=True``).
+        is itself O(N)), every mode runs the plain loop. Reversible mode computes in the
+        input's dtype (autocast off).
+
+        Every mode backpropagates with the written discrete adjoint (one autograd node for
+        the block, :mod:`stablenet.memory.adjoint`) where it applies: the library's
+        fields, operators, integrators and named activations. Autograd records the loop
+        instead for a user's activation or field, under ``torch.compile``, ``torch.func``
+        and (store, checkpoint) autocast; a double backward (``create_graph=True``)
+        differentiates autograd's loop recomputed from the input (memory O(N) for it).
         """
         mode = copy.copy(as_memory(memory))
         mode.validate(self.integrator)

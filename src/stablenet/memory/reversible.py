@@ -34,10 +34,10 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from ..integrators import Leapfrog, Verlet
 from ..integrators.base import State
+from .adjoint import autograd_vjp
 from .drift import DRIFT_TOL, Cast, DriftRecord, guarded, relative_drift
 from .loop import Loop
 
@@ -161,8 +161,8 @@ class ReversibleIntegration(torch.autograd.Function):
 
     ``K``, ``b`` are the applied weight stacks (``block.weights()``), so autograd
     differentiates the parametrisation outside this function. Computes in ``x.dtype``
-    with autocast disabled (a half-precision reconstruction would drift), and supports
-    one backward pass (no ``create_graph`` double backward: use store mode for that).
+    with autocast disabled (a half-precision reconstruction would drift); a double
+    backward (``create_graph=True``) differentiates autograd's loop recomputed from x.
     """
 
     @staticmethod
@@ -176,7 +176,6 @@ class ReversibleIntegration(torch.autograd.Function):
         return state
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, *cotangents: Tensor | None):
         x, K, b, *final = ctx.saved_tensors
         loop = ctx.loop
@@ -184,6 +183,9 @@ class ReversibleIntegration(torch.autograd.Function):
             torch.zeros_like(s) if c is None else c
             for s, c in zip(final, cotangents, strict=True)
         )
+
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
+            return None, None, None, *autograd_vjp(loop, x, K, b, g, ctx.needs_input_grad[3:])
 
         def run(dtype: torch.dtype):
             state = tuple(final) if dtype == x.dtype else _forward(loop, x, K, b, dtype)
