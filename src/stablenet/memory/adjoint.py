@@ -63,6 +63,9 @@ class WeightGrads:
     def __init__(self, depth: int) -> None:
         self.layers = [LayerGrads() for _ in range(depth)]
 
+    def layer(self, j: int) -> LayerGrads:
+        return self.layers[j]
+
     def stacks(self, K: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         """(dL/dK, dL/db) shaped and typed like ``K: [N, ...]`` and ``b: [N, ...]``."""
         return self._stack([g.K for g in self.layers], K), self._stack(
@@ -80,12 +83,42 @@ class WeightGrads:
         return out.to(like.dtype)
 
 
+class SlotLayerGrads:
+    """dL/dK_j, dL/db_j of one layer added straight into its (zeroed) slots of the stacks."""
+
+    __slots__ = ("K", "b")
+
+    def __init__(self, K: Tensor, b: Tensor) -> None:
+        self.K, self.b = K, b
+
+    def add(self, scale: float, gK: Tensor, gb: Tensor | None) -> None:
+        self.K.add_(gK, alpha=scale)
+        if gb is not None:
+            self.b.add_(gb, alpha=scale)
+
+
+class SlotGrads(WeightGrads):
+    """Per-layer gradients added into zeroed stacks as the sweep goes: no second copy of
+    them and no per-layer objects kept (what keeps reversible mode's memory flat in depth),
+    one more kernel per layer than :class:`WeightGrads`."""
+
+    def __init__(self, depth: int, K_j: Tensor, b_j: Tensor) -> None:
+        self.K = K_j.new_zeros((depth, *K_j.shape))
+        self.b = b_j.new_zeros((depth, *b_j.shape))
+
+    def layer(self, j: int) -> SlotLayerGrads:
+        return SlotLayerGrads(self.K[j], self.b[j])
+
+    def stacks(self, K: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+        return self.K.to(K.dtype), self.b.to(b.dtype)
+
+
 def adjoint_sweep(loop: Loop, residuals: list, g: State, Ks: Sequence[Tensor],
                   bs: Sequence[Tensor], grads: WeightGrads, start: int = 0) -> State:
     """Layers ``start + len(residuals) - 1`` down to ``start``: g_{j+1} -> g_j. Consumes
     (pops) ``residuals``: each layer's memory is freed once it is used."""
     integ, field, h, layers = loop.integrator, loop.field, loop.h, grads.layers
-    for j in range(start + len(residuals) - 1, start - 1, -1):
+    for j in range(start + len(residuals) - 1, start - 1, -1):  # (layers: no call per layer)
         g = integ.adjoint_step(field, (Ks[j], bs[j]), h, residuals.pop(), g, layers[j])
     return g
 
@@ -104,12 +137,14 @@ def residual_steps(loop: Loop, state: State, Ks: Sequence[Tensor], bs: Sequence[
 class StoreSweep:
     """Keep every layer's residuals: no recomputation, memory O(N)."""
 
-    def forward(self, loop: Loop, x: Tensor, Ks: Sequence[Tensor], bs: Sequence[Tensor]):
+    def forward(self, loop: Loop, x: Tensor, K: Tensor, b: Tensor):
         """(S_N, what backward needs): the residuals of every layer."""
-        return residual_steps(loop, loop.integrator.init(x), Ks, bs, 0, len(Ks))
+        return residual_steps(loop, loop.integrator.init(x), K.unbind(0), b.unbind(0), 0,
+                              K.shape[0])
 
-    def backward(self, loop: Loop, kept: list, x: Tensor, g: State, Ks: Sequence[Tensor],
-                 bs: Sequence[Tensor]) -> tuple[Tensor, WeightGrads]:
+    def backward(self, loop: Loop, kept: list, x: Tensor, g: State, K: Tensor,
+                 b: Tensor) -> tuple[Tensor, WeightGrads]:
+        Ks, bs = K.unbind(0), b.unbind(0)
         grads = WeightGrads(len(Ks))
         g = adjoint_sweep(loop, kept, g, Ks, bs, grads)
         return loop.integrator.init_vjp(g), grads
@@ -122,7 +157,8 @@ class CheckpointSweep:
     def __init__(self, k: int) -> None:
         self.k = k
 
-    def forward(self, loop: Loop, x: Tensor, Ks: Sequence[Tensor], bs: Sequence[Tensor]):
+    def forward(self, loop: Loop, x: Tensor, K: Tensor, b: Tensor):
+        Ks, bs = K.unbind(0), b.unbind(0)
         firsts, state, starts = [], loop.integrator.init(x), range(0, len(Ks), self.k)
         for start in starts[:-1]:
             firsts.append(state)
@@ -130,8 +166,9 @@ class CheckpointSweep:
         state, residuals = residual_steps(loop, state, Ks, bs, starts[-1], len(Ks))
         return state, (firsts, residuals)
 
-    def backward(self, loop: Loop, kept: tuple, x: Tensor, g: State, Ks: Sequence[Tensor],
-                 bs: Sequence[Tensor]) -> tuple[Tensor, WeightGrads]:
+    def backward(self, loop: Loop, kept: tuple, x: Tensor, g: State, K: Tensor,
+                 b: Tensor) -> tuple[Tensor, WeightGrads]:
+        Ks, bs = K.unbind(0), b.unbind(0)
         (firsts, residuals), starts = kept, range(0, len(Ks), self.k)
         grads = WeightGrads(len(Ks))
         g = adjoint_sweep(loop, residuals, g, Ks, bs, grads, starts[-1])
@@ -153,7 +190,7 @@ class DiscreteAdjoint(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, loop: Loop, sweep: Any, x: Tensor, K: Tensor, b: Tensor) -> State:
         with _no_gc():
-            state, ctx.kept = sweep.forward(loop, x, K.unbind(0), b.unbind(0))
+            state, ctx.kept = sweep.forward(loop, x, K, b)
         state = tuple(s.clone() if s is x else s for s in state)  # never return the input
         ctx.loop, ctx.sweep = loop, sweep
         # the outputs too: what the sweep keeps may alias them, and autograd then refuses
@@ -166,13 +203,12 @@ class DiscreteAdjoint(torch.autograd.Function):
         x, K, b, *_ = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
             return None, None, *autograd_vjp(ctx.loop, x, K, b, g, ctx.needs_input_grad[2:])
-        Ks, bs = K.unbind(0), b.unbind(0)
         g = owned(g)
         kept, ctx.kept = ctx.kept, None  # freed layer by layer as the sweep goes
         with _no_gc():
             if kept is None:  # a second backward through a retained graph: recompute
-                kept = ctx.sweep.forward(ctx.loop, x, Ks, bs)[1]
-            gx, grads = ctx.sweep.backward(ctx.loop, kept, x, g, Ks, bs)
+                kept = ctx.sweep.forward(ctx.loop, x, K, b)[1]
+            gx, grads = ctx.sweep.backward(ctx.loop, kept, x, g, K, b)
             del kept
             return None, None, gx.to(x.dtype), *grads.stacks(K, b)
 

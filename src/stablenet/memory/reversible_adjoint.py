@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ..integrators.base import State
-from .adjoint import DiscreteAdjoint, WeightGrads, owned
+from .adjoint import DiscreteAdjoint, SlotGrads, WeightGrads, owned
 from .drift import DRIFT_TOL, Cast, DriftRecord, guarded, relative_drift
 from .loop import Loop
 
@@ -29,36 +29,37 @@ class ReversibleSweep:
     def __init__(self, drift_tol: float, record: DriftRecord) -> None:
         self.drift_tol, self.record = drift_tol, record
 
-    def forward(self, loop: Loop, x: Tensor, Ks: Sequence[Tensor], bs: Sequence[Tensor]):
+    def forward(self, loop: Loop, x: Tensor, K: Tensor, b: Tensor):
         with torch.autocast(x.device.type, enabled=False):  # half precision would drift
-            final = _steps(loop, x, Ks, bs, x.dtype)
+            final = _steps(loop, x, K, b, x.dtype)
         return final, final
 
-    def backward(self, loop: Loop, final: State, x: Tensor, g: State, Ks: Sequence[Tensor],
-                 bs: Sequence[Tensor]) -> tuple[Tensor, WeightGrads]:
+    def backward(self, loop: Loop, final: State, x: Tensor, g: State, K: Tensor,
+                 b: Tensor) -> tuple[Tensor, WeightGrads]:
         def run(dtype: torch.dtype):
-            state = final if dtype == x.dtype else _steps(loop, x, Ks, bs, dtype)
-            return _sweep(loop, state, owned(c.to(dtype) for c in g), Cast(Ks, dtype),
-                          Cast(bs, dtype), x)
+            state = final if dtype == x.dtype else _steps(loop, x, K, b, dtype)
+            return _sweep(loop, state, owned(c.to(dtype) for c in g), Cast(K, dtype),
+                          Cast(b, dtype), x)
 
         return guarded(run, x, self.drift_tol, self.record)
 
 
-def _steps(loop: Loop, x: Tensor, Ks: Sequence[Tensor], bs: Sequence[Tensor],
-           dtype: torch.dtype) -> State:
+def _steps(loop: Loop, x: Tensor, K: Tensor, b: Tensor, dtype: torch.dtype) -> State:
+    """The forward loop in ``dtype``, the weights indexed (and cast) one layer at a time:
+    no per-layer objects are kept (memory O(1) in depth)."""
     state = loop.integrator.init(x.to(dtype))
-    return loop.steps(state, Cast(Ks, dtype), Cast(bs, dtype), 0, len(Ks))
+    return loop.steps(state, Cast(K, dtype), Cast(b, dtype), 0, K.shape[0])
 
 
 def _sweep(loop: Loop, state: State, g: State, Ks: Sequence[Tensor], bs: Sequence[Tensor],
            x: Tensor):
     """((dL/dx, WeightGrads), drift) from the final state and its cotangent ``g``."""
     integ, field, h = loop.integrator, loop.field, loop.h
-    grads = WeightGrads(len(Ks))
+    grads = SlotGrads(len(Ks), Ks[0], bs[0])
     for j in range(len(Ks) - 1, -1, -1):
         w = (Ks[j], bs[j])
         state, res = integ.inverse_res(field, w, h, state)
-        g = integ.adjoint_step(field, w, h, res, g, grads.layers[j])
+        g = integ.adjoint_step(field, w, h, res, g, grads.layer(j))
     return (integ.init_vjp(g), grads), relative_drift(integ, state, x)
 
 
