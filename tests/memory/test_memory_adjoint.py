@@ -15,7 +15,8 @@ from stablenet.blocks import StableBlock
 from stablenet.integrators import Leapfrog, Verlet
 from stablenet.layers import Antisymmetric, Conv, Dense, Gradient, Plain
 from stablenet.memory import Checkpoint, Reversible, Store
-from stablenet.schemes import CONV_BLOCKS, DENSE_BLOCKS, SCHEMES
+from stablenet.schemes import ARCH_TABLE as SCHEMES
+from stablenet.schemes import CONV_BLOCKS, DENSE_BLOCKS
 
 F64 = torch.float64
 INVERTIBLE = [s for s, (_, integ, _) in SCHEMES.items() if integ.invertible]
