@@ -27,11 +27,20 @@ Dense or Conv operator, and no forward method overridden by a subclass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
-from ..activations import ActivationLike, activation_name, activation_vjp, get_activation
+from ..activations import (
+    ACTIVATIONS_INPLACE,
+    ActivationLike,
+    activation_name,
+    activation_vjp,
+    get_activation,
+)
 from ..interfaces import Field, LayerGradients, Operator, PartitionedField, Weights
+from .operators import Conv, Dense
 from .operators import has_vjp as operator_has_vjp
 from .transcribed import snapshot, unchanged
 
@@ -60,6 +69,13 @@ class _Field:
     def has_vjp(self) -> bool:
         return (self.sigma_vjp is not None and operator_has_vjp(self.operator)
                 and unchanged(type(self), self._transcribed))
+
+    def sigma_fresh(self) -> Callable[[Tensor], Tensor]:
+        """sigma for the fresh output of the library's own operators: in place where it can
+        be (one buffer less per evaluation); for any other operator sigma itself."""
+        if type(self.operator) in (Dense, Conv):
+            return ACTIVATIONS_INPLACE.get(self.sigma, self.sigma)
+        return self.sigma
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.operator!r}, {activation_name(self.activation_spec)})"
@@ -113,7 +129,7 @@ class Plain(_Field):
 
     def add_scaled_res(self, base: Tensor, alpha: float, w: Weights, y: Tensor):
         K, b = w
-        s = self.sigma(self.operator.affine(K, b, y))
+        s = self.sigma_fresh()(self.operator.affine(K, b, y))
         return torch.add(base, s, alpha=alpha), (y, s)
 
     def vjp_scaled(self, base: Tensor, alpha: float, w: Weights, res: Residual, g: Tensor,
@@ -153,7 +169,7 @@ class Gradient(_Field):
 
     def add_scaled_res(self, base: Tensor, alpha: float, w: Weights, y: Tensor):
         K, b = w
-        s = self.sigma(self.operator.affine(K, b, y))
+        s = self.sigma_fresh()(self.operator.affine(K, b, y))
         return torch.add(base, self.operator.adjoint(K, s), alpha=-alpha), (y, s)
 
     def vjp_scaled(self, base: Tensor, alpha: float, w: Weights, res: Residual, g: Tensor,
@@ -201,12 +217,12 @@ class Hamiltonian(_Field):
 
     def add_scaled_dy_res(self, base: Tensor, alpha: float, w: Weights, z: Tensor):
         K, b = w
-        s = self.sigma(self.operator.affine(K, b, z))
+        s = self.sigma_fresh()(self.operator.affine(K, b, z))
         return torch.add(base, s, alpha=alpha), (z, s)
 
     def add_scaled_dz_res(self, base: Tensor, alpha: float, w: Weights, y: Tensor):
         K, b = w
-        s = self.sigma(self.operator.adjoint_affine(K, b, y))
+        s = self.sigma_fresh()(self.operator.adjoint_affine(K, b, y))
         return torch.add(base, s, alpha=-alpha), (y, s)
 
     def vjp_scaled_dy(self, base: Tensor, alpha: float, w: Weights, res: Residual,

@@ -61,13 +61,19 @@ class Dense:
 
     def affine_vjp(self, K: Tensor, b: Tensor, y: Tensor, u: Tensor):
         """For a = K y + b and cotangent u: (K^T u, W(u, y), d<u, a>/db)."""
+        if u.dim() == 2:  # the common case, without helper calls (small widths: overhead)
+            return (torch.mm(u, K), torch.mm(u.t(), y),
+                    u.sum() if b.dim() == 0 else u.sum(0))
         u2, y2 = _rows(u), _rows(y)
-        return _mm(u, K), torch.mm(u2.t(), y2), _bias_sum(u2, b)
+        return u @ K, torch.mm(u2.t(), y2), _bias_sum(u2, b)
 
     def adjoint_affine_vjp(self, K: Tensor, b: Tensor, y: Tensor, u: Tensor):
         """For a = K^T y + b and cotangent u: (K u, W(y, u), d<u, a>/db)."""
+        if u.dim() == 2:
+            return (torch.mm(u, K.t()), torch.mm(y.t(), u),
+                    u.sum() if b.dim() == 0 else u.sum(0))
         u2, y2 = _rows(u), _rows(y)
-        return _mm(u, K.t()), torch.mm(y2.t(), u2), _bias_sum(u2, b)
+        return u @ K.t(), torch.mm(y2.t(), u2), _bias_sum(u2, b)
 
     def adjoint_vjp(self, K: Tensor, s: Tensor, g: Tensor):
         """For f = K^T s and cotangent g: (K g, W(s, g) = d<g, K^T s>/dK)."""
