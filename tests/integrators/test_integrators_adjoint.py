@@ -49,7 +49,8 @@ def test_adjoint_step_is_the_vjp_of_the_step(case):
     for a, b in zip(new, integ.step(field, w, h, state), strict=True):
         assert torch.equal(a, b)  # the same values as the step of autograd's loop
     grads = Grads()
-    got = integ.adjoint_step(field, w, h, res, tuple(c.clone() for c in g), grads)
+    carried = integ.adjoint_start(tuple(c.clone() for c in g))
+    got = integ.adjoint_cotangent(integ.adjoint_step(field, w, h, res, carried, grads))
     leaves = [t.clone().requires_grad_() for t in (*state, *w)]
     out = integ.step(field, (leaves[-2], leaves[-1]), h, tuple(leaves[:-2]))
     ref = torch.autograd.grad(out, leaves, g, allow_unused=True)

@@ -51,7 +51,10 @@ class Integrator:
     #     adding (dS_{j+1}/dw_j)^T g_{j+1} to grads;
     # inverse_res(field, w, h, S_{j+1}) -> (S_j, res) for invertible integrators: the
     #     inverse step, whose field evaluations are those of the forward step;
-    # init_vjp(g_0) -> dL/dx for S_0 = init(x).
+    # init_vjp(g_0) -> dL/dx for S_0 = init(x);
+    # adjoint_start(g) / adjoint_cotangent(a): from the cotangent of a state to what the
+    #     sweep carries between adjoint steps and back (the identity unless an integrator
+    #     saves work by carrying it transformed, as leapfrog does).
     ADJOINT_OF: tuple[str, ...] = ()
     """The methods the written adjoint transcribes; a subclass overriding one of them (or
     a patched class) gets autograd's backward instead (:attr:`has_adjoint`)."""
@@ -66,6 +69,12 @@ class Integrator:
     @property
     def has_adjoint(self) -> bool:
         return unchanged(type(self), self._transcribed)
+
+    def adjoint_start(self, g: State) -> State:
+        return g
+
+    def adjoint_cotangent(self, a: State) -> State:
+        return a
 
     def output(self, state: State) -> Tensor:
         """The network's state y_j seen by the next layer / the classifier."""

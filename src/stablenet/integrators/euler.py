@@ -36,7 +36,8 @@ class ForwardEuler(Integrator):
         (y,) = state
         return (add_scaled(field, y, h, w, y),)  # y + h f(w, y), fused
 
-    ADJOINT_OF = ("init", "step", "output", "step_res", "adjoint_step", "init_vjp")
+    ADJOINT_OF = ("init", "step", "output", "step_res", "adjoint_start", "adjoint_step",
+                  "adjoint_cotangent", "init_vjp")
 
     def step_res(self, field: AnyField, w: Weights, h: float,
                  state: State) -> tuple[State, Residuals]:

@@ -49,7 +49,7 @@ class Leapfrog(Integrator):
         return (add_scaled(field, torch.lerp(y_next, y, 2.0), h * h, w, y), y)
 
     ADJOINT_OF = ("init", "step", "inverse_step", "output", "step_res", "inverse_res",
-                  "adjoint_step", "init_vjp")
+                  "adjoint_start", "adjoint_step", "adjoint_cotangent", "init_vjp")
 
     def step_res(self, field: AnyField, w: Weights, h: float,
                  state: State) -> tuple[State, Residuals]:
@@ -63,12 +63,21 @@ class Leapfrog(Integrator):
         y_prev, res = field.add_scaled_res(torch.lerp(y_next, y, 2.0), h * h, w, y)
         return (y_prev, y), res
 
-    def adjoint_step(self, field: AnyField, w: Weights, h: float, res: Residuals, g: State,
+    def adjoint_start(self, g: State) -> State:
+        """The sweep carries (m, g_{y_j}) with m = -g_{y_{j-1}}: no negation per layer."""
+        return (torch.neg(g[0]), g[1])
+
+    def adjoint_step(self, field: AnyField, w: Weights, h: float, res: Residuals, a: State,
                      grads: LayerGradients) -> State:
-        """g_{y_{j-1}} = -g_{j+1}, g_{y_j} = g_j + 2 g_{j+1} + h^2 J_F(y_j)^T g_{j+1}."""
-        g_y, g_next = g
-        base = torch.add(g_y, g_next, alpha=2.0)
-        return (torch.neg(g_next), field.vjp_scaled(base, h * h, w, res, g_next, grads))
+        """g_{y_{j-1}} = -g_{j+1}, g_{y_j} = g_j + 2 g_{j+1} + h^2 J_F(y_j)^T g_{j+1}; on the
+        carried (m, g_{j+1}) with m = -g_j: g_j + 2 g_{j+1} = lerp(m, g_{j+1}, 2), and the new
+        m is g_{j+1} itself."""
+        m, g_next = a
+        base = torch.lerp(m, g_next, 2.0)
+        return (g_next, field.vjp_scaled(base, h * h, w, res, g_next, grads))
+
+    def adjoint_cotangent(self, a: State) -> State:
+        return (torch.neg(a[0]), a[1])
 
     def init_vjp(self, g: State) -> Tensor:
         return g[0] + g[1]  # y_{-1} = y_0 = x

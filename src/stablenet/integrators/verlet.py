@@ -71,7 +71,8 @@ class Verlet(Integrator):
         return (add_scaled_dz(field, z, -h, w, y), y)  # z - h dz(w, y_j)
 
     ADJOINT_OF = ("adapt", "init", "step", "inverse_step", "output", "step_res",
-                  "inverse_res", "adjoint_step", "init_vjp")
+                  "inverse_res", "adjoint_start", "adjoint_step",
+                  "adjoint_cotangent", "init_vjp")
 
     def step_res(self, field: AnyField, w: Weights, h: float,
                  state: State) -> tuple[State, Residuals]:

@@ -145,9 +145,9 @@ class StoreSweep:
     def backward(self, loop: Loop, kept: list, x: Tensor, g: State, K: Tensor,
                  b: Tensor) -> tuple[Tensor, WeightGrads]:
         Ks, bs = K.unbind(0), b.unbind(0)
-        grads = WeightGrads(len(Ks))
-        g = adjoint_sweep(loop, kept, g, Ks, bs, grads)
-        return loop.integrator.init_vjp(g), grads
+        integ, grads = loop.integrator, WeightGrads(len(Ks))
+        g = adjoint_sweep(loop, kept, integ.adjoint_start(g), Ks, bs, grads)
+        return integ.init_vjp(integ.adjoint_cotangent(g)), grads
 
 
 class CheckpointSweep:
@@ -170,12 +170,12 @@ class CheckpointSweep:
                  b: Tensor) -> tuple[Tensor, WeightGrads]:
         Ks, bs = K.unbind(0), b.unbind(0)
         (firsts, residuals), starts = kept, range(0, len(Ks), self.k)
-        grads = WeightGrads(len(Ks))
-        g = adjoint_sweep(loop, residuals, g, Ks, bs, grads, starts[-1])
+        integ, grads = loop.integrator, WeightGrads(len(Ks))
+        g = adjoint_sweep(loop, residuals, integ.adjoint_start(g), Ks, bs, grads, starts[-1])
         for start in reversed(starts[:-1]):
             residuals = residual_steps(loop, firsts.pop(), Ks, bs, start, start + self.k)[1]
             g = adjoint_sweep(loop, residuals, g, Ks, bs, grads, start)
-        return loop.integrator.init_vjp(g), grads
+        return integ.init_vjp(integ.adjoint_cotangent(g)), grads
 
 
 class DiscreteAdjoint(torch.autograd.Function):

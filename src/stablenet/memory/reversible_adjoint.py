@@ -55,12 +55,12 @@ def _sweep(loop: Loop, state: State, g: State, Ks: Sequence[Tensor], bs: Sequenc
            x: Tensor):
     """((dL/dx, WeightGrads), drift) from the final state and its cotangent ``g``."""
     integ, field, h = loop.integrator, loop.field, loop.h
-    grads = SlotGrads(len(Ks), Ks[0], bs[0])
+    grads, g = SlotGrads(len(Ks), Ks[0], bs[0]), integ.adjoint_start(g)
     for j in range(len(Ks) - 1, -1, -1):
         w = (Ks[j], bs[j])
         state, res = integ.inverse_res(field, w, h, state)
         g = integ.adjoint_step(field, w, h, res, g, grads.layer(j))
-    return (integ.init_vjp(g), grads), relative_drift(integ, state, x)
+    return (integ.init_vjp(integ.adjoint_cotangent(g)), grads), relative_drift(integ, state, x)
 
 
 def reversible_adjoint(
