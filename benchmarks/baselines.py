@@ -12,6 +12,8 @@ called, so one backward pass reaches the same parameters as the block's:
 * :func:`torchdiffeq_solver`: ``torchdiffeq.odeint(f, x, t=[0, T], method="euler" | "rk4",
   options={"step_size": h})`` with ``f(t, y)`` picking layer j from t (the faster of the
   two fixed-grid forms; ``t=linspace(0, T, N + 1)`` is O(N^2) in backward);
+* :func:`autograd_fallback`: the same block with a user's callable activation, which
+  stablenet differentiates with autograd through the loop instead of its written adjoint;
 * :func:`torchdyn_solver`: ``torchdyn.numerics.odeint(f, x, t_span, solver="euler")``,
   saving only the final state.
 
@@ -23,6 +25,7 @@ different (4x costlier) scheme timed only for reference.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import torch
@@ -205,6 +208,23 @@ def torchdyn_solver(scheme: str, conv: bool, block) -> Run | None:
         return sol[-1]
 
     return run
+
+
+def user_tanh(t: Tensor) -> Tensor:
+    """tanh as a user's own callable: stablenet has no written derivative for it."""
+    return torch.tanh(t)
+
+
+def autograd_fallback(block) -> Run:
+    """The same block with a user's callable activation (tanh), so the loop is recorded
+    by autograd instead of running the written adjoint; it shares the block's parameters."""
+    twin = copy.deepcopy(block)
+    field = twin.field
+    inner = getattr(field, "force", field)  # Verlet wraps a force as SecondOrder(force)
+    inner.sigma, inner.sigma_vjp = user_tanh, None
+    twin.K, twin.b = block.K, block.b
+    assert not getattr(twin.field, "has_vjp", False)
+    return twin
 
 
 def versions() -> dict[str, str]:

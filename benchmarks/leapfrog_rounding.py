@@ -22,9 +22,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import memory  # noqa: E402
 import speed_ab  # noqa: E402
 
+import memory  # noqa: E402
 import stablenet as sn  # noqa: E402
 from stablenet.integrators import Leapfrog  # noqa: E402
 

@@ -116,6 +116,7 @@ def candidates(scheme: str, cfg: Config, block) -> dict[str, Callable]:
     """name -> run(x) -> y_N, the competitors that apply (and are installed)."""
     out = {
         "stablenet": block,
+        "fallback": baselines.autograd_fallback(block),
         "naive": baselines.handwritten(scheme, cfg.conv, block),
         "tuned": baselines.handwritten(scheme, cfg.conv, block, tuned=True),
     }
@@ -237,7 +238,7 @@ def measure(scheme: str, cfg: Config, args) -> Result:
 
 # ----------------------------------------------------------------------------- reporting
 
-COLUMNS = ("tuned", "torchdiffeq", "tdq-grid", "torchdyn", "rk4", "compiled")
+COLUMNS = ("fallback", "tuned", "torchdiffeq", "tdq-grid", "torchdyn", "rk4", "compiled")
 
 
 def ratio(res: Result, num: str, den: str) -> float:
@@ -253,7 +254,8 @@ def table(results: list[Result]) -> str:
     """Markdown: stablenet's time, and every candidate's time relative to the naive loop."""
     regime_b = any(r.config.regime == "b" for r in results)
     head = ["regime", "config", "scheme", "stablenet ms", "stablenet / naive",
-            *(f"{c} / naive" for c in COLUMNS), "torchdiffeq / stablenet"]
+            *(f"{c} / naive" for c in COLUMNS), "stablenet / fallback",
+            "torchdiffeq / stablenet"]
     if regime_b:
         head += ["GEMM GFLOP/s", "mm GFLOP/s", "% of mm"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -261,6 +263,7 @@ def table(results: list[Result]) -> str:
         row = [r.config.regime, r.config.label(), r.scheme,
                f"{1e3 * r.times['stablenet']:.2f}", fmt(ratio(r, "stablenet", "naive")),
                *(fmt(ratio(r, c, "naive")) for c in COLUMNS),
+               fmt(ratio(r, "stablenet", "fallback")),
                fmt(ratio(r, "torchdiffeq", "stablenet"))]
         if regime_b:
             row += flop_columns(r)
@@ -306,7 +309,31 @@ def bars(results: list[Result]) -> str:
     ok = all(v >= 0.70 for v, _ in vals)
     lines.append(f"| GEMM rate >= 70% of torch.mm (regime b) | {worst(vals, False)} | "
                  f"{met(ok, vals)} |")
-    return "\n".join(lines)
+    return "\n".join(lines + adjoint_bars(results, worst, met))
+
+
+def adjoint_bars(results: list[Result], worst: Callable, met: Callable) -> list[str]:
+    """The written adjoint's bars: regime a against the naive loop (median and every row)
+    and against the autograd fallback (median); regime c no slower than the fallback, which
+    is exactly the code before the written adjoint for convolutions."""
+    a = [r for r in results if r.config.regime == "a"]
+    out = []
+    for num, den, bar in (("stablenet", "naive", 0.50), ("stablenet", "fallback", 0.75)):
+        vals = [(ratio(r, num, den), r) for r in a]
+        got = [v for v, _ in vals if not math.isnan(v)]
+        median = statistics.median(got) if got else math.nan
+        out.append(f"| {num} / {den}, median over regime a <= {bar:.2f} | "
+                   f"{fmt(median, '.2f', '')} (over {len(got)} rows) | "
+                   f"{met(median <= bar, vals)} |")
+    vals = [(ratio(r, "stablenet", "naive"), r) for r in a]
+    ok = all(v <= 0.70 for v, _ in vals if not math.isnan(v))
+    out.append(f"| stablenet / naive <= 0.70 in every row of regime a | {worst(vals, True)} | "
+               f"{met(ok, vals)} |")
+    vals = [(ratio(r, "stablenet", "fallback"), r) for r in results if r.config.regime == "c"]
+    ok = all(v <= 1.03 for v, _ in vals if not math.isnan(v))
+    out.append(f"| stablenet / fallback <= 1.03 in every row of regime c | "
+               f"{worst(vals, True)} | {met(ok, vals)} |")
+    return out
 
 
 def compile_report(results: list[Result]) -> str:

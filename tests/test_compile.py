@@ -3,9 +3,13 @@
 ``backend="aot_eager"`` runs dynamo's tracing and AOT autograd (the parts that meet our
 code) without a C compiler, in well under a second per block; ``fullgraph=True`` makes
 any graph break an error, so the loop over the layers, the fused updates, the weight
-parametrisations and the checkpoint mode are proven traceable. The reversible mode's
-backward calls ``torch.autograd.grad`` per layer, which dynamo (torch 2.13) does not trace
-whole: without ``fullgraph`` it runs with a graph break, and still gives eager's numbers.
+parametrisations and the checkpoint mode are proven traceable. Under ``torch.compile``
+the blocks run autograd's loop, not the written adjoint (``memory.adjoint.hand_written``):
+the compiler derives and fuses its own backward from the traced loop, which is what it is
+good at; eager runs compare against the written adjoint, so these tests also check that
+both give the same numbers. The reversible mode's backward calls ``torch.autograd.grad``
+per layer, which dynamo (torch 2.13) does not trace whole: without ``fullgraph`` it runs
+with a graph break, and still gives eager's numbers.
 The inductor test (a real compiler, ~20 s) is marked slow.
 """
 
@@ -25,8 +29,7 @@ def make(scheme, conv, memory="store"):
     block = block.to(F64)
     with torch.no_grad():
         block.b.normal_(0.0, 0.3)
-    if memory != "store":
-        block.set_memory(memory)
+    block.set_memory(memory)
     x = torch.randn((4, 3, 5, 5) if conv else (8, 3), dtype=F64)
     return block, x
 

@@ -37,8 +37,8 @@ def test_load_accepts_a_run_directory(tmp_path):
 @pytest.mark.parametrize("block", [
     stablenet.HamiltonianNet(4, 3, 2.0),
     stablenet.AntisymmetricResNet(3, 2, 1.0, activation="relu", gamma=0.3),
-    stablenet.ConvLeapfrogNet(2, 3, 1.0, bias="feature", reversible=True, kernel_size=5),
-    stablenet.build_block("parabolic", 3, 4, 0.5, conv=True, checkpoint=2),
+    stablenet.ConvLeapfrogNet(2, 3, 1.0, bias="feature", memory="reversible", kernel_size=5),
+    stablenet.build_block("parabolic", 3, 4, 0.5, conv=True, memory=stablenet.Checkpoint(2)),
 ])
 def test_a_named_block_round_trips(tmp_path, block):
     with torch.no_grad():
@@ -46,8 +46,7 @@ def test_a_named_block_round_trips(tmp_path, block):
     stablenet.save(block, tmp_path / "b.pt")
     loaded = stablenet.load(tmp_path / "b.pt")
     assert type(loaded) is type(block) and not loaded.training
-    assert (loaded.memory, loaded.checkpoint, loaded.T, loaded.depth) == (
-        block.memory, block.checkpoint, block.T, block.depth)
+    assert (loaded.memory, loaded.T, loaded.depth) == (block.memory, block.T, block.depth)
     assert repr(loaded) == repr(block)
     shape = (5, 2, 4, 4) if block.operator.kind == "conv" else (5, block.width)
     x = torch.randn(*shape[:1], block.width, *shape[2:])

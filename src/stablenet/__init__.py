@@ -8,7 +8,8 @@ Blocks map a batch of states through N layers of an ODE discretisation with h = 
 
 Concepts live in: ``layers`` (operators, parametrisations of K, vector fields),
 ``integrators`` (forward Euler, Verlet, leapfrog), ``timegrid`` (weights as functions of
-time), ``memory`` (checkpointing, reversible backpropagation), ``blocks`` (the loop),
+time), ``memory`` (the memory modes ``Store``, ``Checkpoint``, ``Reversible`` and the
+written discrete adjoint), ``blocks`` (the loop),
 ``schemes`` (the paper's named architectures), ``models`` / ``registry`` (classifiers,
 build/save/load), ``objective``, ``analysis``, ``optim``, ``train``; the interfaces they
 meet at are in ``interfaces``. The mathematics: docs/theory.md in the repository
@@ -22,6 +23,7 @@ try:  # importing torch takes seconds: Ctrl-C then must not print a traceback in
     from .blocks import StableBlock
     from .errors import CheckpointError, ConfigError, DataError, UserError
     from .inference import Prediction, predict
+    from .memory import Checkpoint, Reversible, Store
     from .models import PadOpening, StableClassifier, StableImageNet
     from .registry import ARCHITECTURES, build_block, build_model, load, save
     from .schemes import (
@@ -47,9 +49,10 @@ except KeyboardInterrupt:
 __version__ = "0.1.0"
 
 __all__ = [
-    "ARCHITECTURES", "AntisymmetricResNet", "CheckpointError", "ConfigError",
+    "ARCHITECTURES", "AntisymmetricResNet", "Checkpoint", "CheckpointError", "ConfigError",
     "ConvAntisymmetricResNet", "ConvHamiltonianNet", "ConvLeapfrogNet", "ConvParabolicResNet",
     "ConvResNet", "DataError", "HamiltonianNet", "LeapfrogNet", "PadOpening",
-    "ParabolicResNet", "Prediction", "ResNet", "StableBlock", "StableClassifier",
-    "StableImageNet", "UserError", "build_block", "build_model", "load", "predict", "save",
+    "ParabolicResNet", "Prediction", "ResNet", "Reversible", "StableBlock", "StableClassifier",
+    "StableImageNet", "Store", "UserError", "build_block", "build_model", "load", "predict",
+    "save",
 ]

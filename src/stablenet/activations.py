@@ -30,6 +30,48 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+ACTIVATIONS_INPLACE: dict[Activation, Activation] = {
+    torch.tanh: torch.tanh_, torch.relu: torch.relu_, identity: identity,
+}
+"""sigma applied in place, for the named activations (a fresh pre-activation a = K y + b
+needs no second buffer); a user's callable is applied as it is."""
+
+ActivationVJP = Callable[[Tensor, Tensor], Tensor]
+_tanh_backward = torch.ops.aten.tanh_backward.grad_input  # (an overload: a faster call)
+_threshold_backward = torch.ops.aten.threshold_backward.grad_input
+
+
+def _tanh_vjp(g: Tensor, s: Tensor) -> Tensor:
+    return _tanh_backward(g, s, grad_input=s)  # g (1 - s^2), one kernel, into s
+
+
+def _relu_vjp(g: Tensor, s: Tensor) -> Tensor:
+    return _threshold_backward(g, s, 0, grad_input=s)  # g [s > 0], into s
+
+
+def _identity_vjp(g: Tensor, s: Tensor) -> Tensor:
+    return g
+
+
+ACTIVATION_VJPS: dict[Activation, ActivationVJP] = {
+    torch.tanh: _tanh_vjp, torch.relu: _relu_vjp, identity: _identity_vjp,
+}
+"""``(g, s) -> sigma'(a) g`` from the output s = sigma(a), for the named activations (the
+written backward passes; a user's callable has none and is differentiated by autograd).
+They consume s: the result is written into its memory (the sweeps use each residual once)."""
+
+
+def activation_inplace(sigma: Activation) -> Activation:
+    """sigma applied in place where the library knows how, else sigma itself."""
+    return ACTIVATIONS_INPLACE.get(sigma, sigma)
+
+
+def activation_vjp(sigma: Activation) -> ActivationVJP | None:
+    """``(g, s) -> sigma'(a) * g`` with ``s = sigma(a)`` (consumed), or None if sigma has no
+    written VJP."""
+    return ACTIVATION_VJPS.get(sigma)
+
+
 def get_activation(activation: ActivationLike) -> Activation:
     """Resolve an activation name (``tanh``, ``relu``, ``identity``) or pass a callable through."""
     if isinstance(activation, str):

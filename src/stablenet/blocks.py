@@ -6,15 +6,17 @@ The weights are stacked in time: ``K: [N, *operator.weight_shape]`` and ``b: [N]
 (``bias="scalar"``, one scalar per layer as in the paper) or ``[N, width]``
 (``bias="feature"``).
 
-The memory mode (``memory="store" | "checkpoint" | "reversible"``, see
-:mod:`stablenet.memory`) only changes what the backward pass keeps, never the values.
+The memory mode (``memory=Store() | Checkpoint(every=k) | Reversible()``, or the names
+``"store"``, ``"checkpoint"``, ``"reversible"``; see :mod:`stablenet.memory`) only changes
+what the backward pass keeps, never the values.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -25,13 +27,7 @@ from .errors import ConfigError, ConfigTypeError
 from .integrators.base import Integrator, State
 from .interfaces import AnyField, Parametrization
 from .layers.parametrizations import Free
-from .memory import (
-    DRIFT_TOL,
-    checkpointed_steps,
-    resolve_memory,
-    reversible_integrate,
-    segment_length,
-)
+from .memory import Loop, MemoryMode, MemorySpec, Store, as_memory
 from .timegrid import IID, Smooth, get_init
 
 Init = str | Smooth | IID | Callable[[Tensor], Any] | Tensor | None
@@ -78,17 +74,15 @@ class StableBlock(nn.Module):
             layer: white noise in t), each with entries of std 1 / sqrt(fan_in); an object
             with ``sample`` (see :mod:`stablenet.timegrid`); a callable applied in place to
             the stacked ``K`` (like ``nn.init`` functions); or a tensor of K's shape.
-        memory: what backward keeps (see :meth:`set_memory`): ``"store"`` every state
-            (default, fastest), ``"checkpoint"`` every k-th, ``"reversible"`` only the last.
-        checkpoint: segment length k of checkpoint mode (implies ``memory="checkpoint"``;
-            ``None`` there means k = ceil(sqrt(depth))).
-        reversible: shorthand for ``memory="reversible"`` (Verlet and leapfrog only).
+        memory: what backward keeps (see :meth:`set_memory`): ``Store()`` every state
+            (default, fastest), ``Checkpoint(every=k)`` every k-th, ``Reversible()`` only
+            the last (Verlet and leapfrog only); or the name of one of them.
     """
 
     def __init__(
         self, field: AnyField, integrator: Integrator, depth: int, T: float, *,
         parametrization: Parametrization | None = None, bias: str = "scalar", init: Init = None,
-        memory: str = "store", checkpoint: int | None = None, reversible: bool = False,
+        memory: MemorySpec = "store",
     ) -> None:
         super().__init__()
         self.depth = positive_int("depth", depth)
@@ -103,39 +97,51 @@ class StableBlock(nn.Module):
         self.init: Any = None  # the law of K(t), set by reset_parameters (None: user-given)
         self.b = nn.Parameter(torch.zeros(self.depth, *self.operator.bias_shape(bias)))
         self.reset_parameters(init)
-        self.set_memory(memory, checkpoint=checkpoint, reversible=reversible)
+        self.set_memory(memory)
 
-    def set_memory(
-        self, memory: str = "store", *, checkpoint: int | None = None, reversible: bool = False,
-        drift_tol: float = DRIFT_TOL,
-    ) -> None:
+    def set_memory(self, memory: MemorySpec = "store") -> None:
         """Choose what the backward pass keeps; values and gradients do not change.
 
-        * ``"store"``: every state (ordinary autograd), activation memory O(N).
-        * ``"checkpoint"``: every k-th state (``checkpoint=k``, default ceil(sqrt(N))),
+        * ``Store()``: every state (ordinary autograd), activation memory O(N).
+        * ``Checkpoint(every=k)``: every k-th state (``every=None``: k = ceil(sqrt(N))),
           segments recomputed in backward: memory O(N / k + k), one extra forward.
-        * ``"reversible"`` (``reversible=True``): only the final state; each layer's input
-          is reconstructed by the exact inverse step, memory O(1) in N. Needs an
-          invertible integrator (Verlet, leapfrog). If the reconstructed initial state is
-          off by more than ``drift_tol`` (relative), the backward is redone in float64.
+        * ``Reversible(drift_tol=1e-3)``: only the final state; each layer's input is
+          reconstructed by the exact inverse step, memory O(1) in N. Needs an invertible
+          integrator (Verlet, leapfrog). If the reconstructed initial state is off by more
+          than ``drift_tol`` (relative), the backward is redone in float64.
 
-        Without grad mode, and with ``return_trajectory=True`` (the trajectory is itself
-        O(N)), every mode runs the store loop. Reversible mode computes in the input's
-        dtype (autocast off) and allows no double backward (``create_graph=True``).
+        The names ``"store"``, ``"checkpoint"``, ``"reversible"`` mean the defaults above.
+        The block keeps its own copy of the mode (``block.memory``), validated against its
+        integrator. Without grad mode, and with ``return_trajectory=True`` (the trajectory
+        is itself O(N)), every mode runs the plain loop. Reversible mode computes in the
+        input's dtype (autocast off).
+
+        Every mode backpropagates with the written discrete adjoint (one autograd node for
+        the block, :mod:`stablenet.memory.adjoint`) where it applies: the library's
+        fields, operators, integrators and named activations. Autograd records the loop
+        instead for a user's activation or field, under ``torch.compile``, ``torch.func``
+        and (store, checkpoint) autocast; a double backward (``create_graph=True``)
+        differentiates autograd's loop recomputed from the input (memory O(N) for it).
         """
-        self.memory, self.checkpoint = resolve_memory(
-            self.integrator, memory, checkpoint, reversible
-        )
-        if isinstance(drift_tol, bool) or not isinstance(drift_tol, (int, float)) or not (
-            drift_tol >= 0
-        ):
-            raise ConfigError(f"drift_tol must be a number >= 0 (or inf), got {drift_tol!r}")
-        self.drift_tol = float(drift_tol)
-        self.last_drift = math.nan  # set by each reversible backward pass
+        mode = copy.copy(as_memory(memory))
+        mode.validate(self.integrator)
+        self.memory: MemoryMode = mode
+
+    @contextmanager
+    def using_memory(self, memory: MemorySpec) -> Iterator[MemoryMode]:
+        """Run in ``memory`` (validated like :meth:`set_memory`) inside the ``with``, then
+        restore the block's own mode, e.g. ``with block.using_memory(Store()): ...``."""
+        own = self.memory
+        self.set_memory(memory)
+        try:
+            yield self.memory
+        finally:
+            self.memory = own
 
     @property
-    def reversible(self) -> bool:
-        return self.memory == "reversible"
+    def last_drift(self) -> float:
+        """The reconstruction drift of the latest reversible backward pass (NaN otherwise)."""
+        return getattr(self.memory, "last_drift", math.nan)
 
     @property
     def h(self) -> float:
@@ -189,17 +195,12 @@ class StableBlock(nn.Module):
         integ = self.integrator
         K, b = self.weights()
         trajectory = None
-        if self.memory == "store" or return_trajectory or not torch.is_grad_enabled():
+        if return_trajectory or not torch.is_grad_enabled():
             state = integ.init(x)
             trajectory = [integ.output(state)] if return_trajectory else None
             state = self.steps(state, K.unbind(0), b.unbind(0), 0, self.depth, trajectory)
-        elif self.memory == "reversible":
-            state = reversible_integrate(self, x, K, b)
         else:
-            k = segment_length(self.depth, self.checkpoint)
-            state = checkpointed_steps(
-                self.steps, integ.init(x), K.unbind(0), b.unbind(0), self.depth, k
-            )
+            state = self.memory.integrate(Loop(integ, self.field, self.h, self.steps), x, K, b)
         out = torch.stack(trajectory) if trajectory is not None else integ.output(state)
         return (out, state) if return_state else out
 
@@ -248,7 +249,6 @@ class StableBlock(nn.Module):
         return (
             f"{self.field!r}, {self.integrator.name}, parametrization={self.parametrization!r}, "
             f"depth={self.depth}, T={self.T:g}, h={self.h:g}, bias={self.bias_mode}"
-            + (f", memory={self.memory}" if self.memory != "store" else "")
-            + (f", checkpoint={self.checkpoint}" if self.checkpoint is not None else "")
+            + (f", memory={self.memory!r}" if self.memory != Store() else "")
         )
 

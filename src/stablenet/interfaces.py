@@ -75,6 +75,17 @@ AnyField = Field | PartitionedField
 
 
 @runtime_checkable
+class LayerGradients(Protocol):
+    """Where a written vector-Jacobian product adds one layer's weight gradients."""
+
+    def add(self, scale: float, dK: Tensor, db: Tensor | None) -> None: ...  # += scale (dK, db)
+
+
+Residuals = Any
+"""What one step keeps for its written adjoint (tensors, tuples of them, None)."""
+
+
+@runtime_checkable
 class Parametrization(Protocol):
     """K_applied = P(K), one tensor expression over the stacked dim 0."""
 

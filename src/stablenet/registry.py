@@ -20,6 +20,7 @@ from .checks import choice
 from .errors import CheckpointError, ConfigError, ConfigTypeError
 from .io import load_torch, save_torch
 from .layers import DEFAULT_GAMMA
+from .memory import MemorySpec, as_memory, from_legacy
 from .models import Model, StableClassifier, StableImageNet
 from .preprocessing import check_data_info, make_preprocess
 from .schemes import ARCHITECTURES, CONV_BLOCKS, DENSE_BLOCKS
@@ -40,37 +41,38 @@ def build_block(
 def build_model(
     arch: str, input_shape: Sequence[int], num_classes: int, width: int | Sequence[int],
     depth: int | Sequence[int], T: float, activation: str = "tanh", bias: str = "scalar",
-    gamma: float = DEFAULT_GAMMA, opening: str = "pad", memory: str = "store",
-    checkpoint: int | None = None, reversible: bool = False, init: str = "smooth",
+    gamma: float = DEFAULT_GAMMA, opening: str = "pad", memory: MemorySpec = "store",
+    init: str = "smooth",
     standardize: str = "none", data_info: dict[str, Any] | None = None,
 ) -> Model:
     """A classifier for inputs of ``input_shape`` (``(n,)`` features or ``(C, H, W)`` images).
 
     For images ``width`` is the channel list of the stages (an int means one stage) and
-    ``depth`` the number of layers per stage (an int or one per stage). ``memory``,
-    ``checkpoint=k`` and ``reversible=True`` set every block's memory mode
-    (:meth:`StableBlock.set_memory`); the config records the resolved ``memory`` and
-    ``checkpoint``. ``init`` names the law of the blocks' K(t) (``"smooth"``, ``"constant"``,
-    ``"iid"``; see :mod:`stablenet.timegrid`). ``standardize="features"`` makes the first
-    stage a :class:`stablenet.preprocessing.Standardize` (statistics set by its ``fit``,
-    saved in the state dict); ``data_info`` (class names, feature names, input scaling) is
+    ``depth`` the number of layers per stage (an int or one per stage). ``memory`` (a
+    :mod:`stablenet.memory` mode or its name) sets every block's memory mode (each block
+    owns a copy, :meth:`StableBlock.set_memory`); the config records it readably,
+    ``memory={"mode": "checkpoint", "every": 4}``. ``init`` names the law of the blocks'
+    K(t) (``"smooth"``, ``"constant"``, ``"iid"``; see :mod:`stablenet.timegrid`).
+    ``standardize="features"`` makes the first stage a
+    :class:`stablenet.preprocessing.Standardize` (statistics set by its ``fit``, saved in the
+    state dict); ``data_info`` (class names, feature names, input scaling) is
     kept in the config (see :mod:`stablenet.preprocessing`).
     """
     config = dict(
         arch=_check_arch(arch), input_shape=[int(s) for s in input_shape],
         num_classes=num_classes, width=width if isinstance(width, int) else list(width),
         depth=depth if isinstance(depth, int) else list(depth), T=T, activation=activation,
-        bias=bias, gamma=gamma, opening=opening, init=init, standardize=standardize,
+        bias=bias, gamma=gamma, opening=opening, memory=as_memory(memory).to_config(),
+        init=init, standardize=standardize,
         data_info=check_data_info(data_info, num_classes, input_shape),
     )
     preprocess = make_preprocess(standardize, input_shape)
     extra = {"gamma": gamma} if arch == "antisymmetric" else {}
-    extra.update(memory=memory, checkpoint=checkpoint, reversible=reversible, init=init)
+    extra.update(memory=memory, init=init)
     if len(input_shape) == 1:
         if not isinstance(width, int) or not isinstance(depth, int):
             raise ConfigError("a dense model takes one integer width and one integer depth")
         block = build_block(arch, width, depth, T, activation=activation, bias=bias, **extra)
-        config.update(memory=block.memory, checkpoint=block.checkpoint)
         return StableClassifier(block, input_shape[0], num_classes, opening, config, preprocess)
     if len(input_shape) != 3:
         raise ConfigError(f"input_shape must be (features,) or (C, H, W), got {input_shape}")
@@ -82,7 +84,6 @@ def build_model(
         build_block(arch, c, n, T, conv=True, activation=activation, bias=bias, **extra)
         for c, n in zip(widths, depths, strict=False)
     ]
-    config.update(memory=blocks[0].memory, checkpoint=blocks[0].checkpoint)
     return StableImageNet(blocks, input_shape[0], num_classes, config, preprocess)
 
 
@@ -97,8 +98,8 @@ def block_config(block: StableBlock) -> dict[str, Any] | None:
         if arch is not None and activation is not None:
             config: dict[str, Any] = dict(
                 arch=arch, width=block.width, depth=block.depth, T=block.T, conv=conv,
-                activation=activation, bias=block.bias_mode, memory=block.memory,
-                checkpoint=block.checkpoint)
+                activation=activation, bias=block.bias_mode,
+                memory=block.memory.to_config(), init=block.init.name if block.init else "smooth")
             if arch == "antisymmetric":
                 config["gamma"] = block.parametrization.gamma
             if conv:
@@ -173,9 +174,20 @@ def _rebuild(config: Any, kind: str, path: Path) -> Model | StableBlock:
         raise CheckpointError(f"{path} is damaged or was edited: its {kind} is not a dict of "
                               "named arguments; save the model again")
     try:
+        config = upgrade_config(config)
         return build_model(**config) if kind == "config" else build_block(**config)
     except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
         raise CheckpointError(
             f"{path} holds an invalid {kind} ({type(exc).__name__}: {exc}); it was edited or "
             "written by another version of stablenet: save the model again"
         ) from None
+
+
+def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A model config in today's form: files written before the memory-mode objects hold
+    ``memory`` as a name and the checkpoint segment length as ``checkpoint``."""
+    config = dict(config)
+    if "checkpoint" in config or isinstance(config.get("memory"), str):
+        config["memory"] = from_legacy(config.get("memory", "store"),
+                                       config.pop("checkpoint", None)).to_config()
+    return config

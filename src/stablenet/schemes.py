@@ -25,6 +25,7 @@ from .activations import ActivationLike
 from .blocks import Init, StableBlock
 from .integrators import ForwardEuler, Leapfrog, Verlet
 from .layers import DEFAULT_GAMMA, Antisymmetric, Conv, Dense, Gradient, Hamiltonian, Plain
+from .memory import MemorySpec, NotInvertibleError
 
 # arch -> (layer function, integrator, antisymmetric parametrisation?)
 ARCH_TABLE: dict[str, tuple[type, type, bool]] = {
@@ -36,14 +37,16 @@ ARCH_TABLE: dict[str, tuple[type, type, bool]] = {
 }
 #: the architectures' names, in the table's order (``--arch``, ``build_model(arch=...)``)
 ARCHITECTURES: tuple[str, ...] = tuple(ARCH_TABLE)
-SCHEMES = ARCH_TABLE  # the old name, still read by memory/modes.py (to go with that import)
+INVERTIBLE_ARCHS = tuple(a for a, (_, integ, _) in ARCH_TABLE.items() if integ.invertible)
+"""The architectures whose integrator is exactly invertible: those that run reversibly."""
 
 
 class ArchBlock(StableBlock):
     """A StableBlock built from the row ``ARCH_TABLE[arch]`` (``arch`` set by the subclass).
 
-    ``memory`` / ``checkpoint=k`` / ``reversible=True`` choose what backward keeps (see
-    :meth:`StableBlock.set_memory`); ``reversible`` only for hamiltonian and leapfrog.
+    ``memory`` (``Store()``, ``Checkpoint(every=k)``, ``Reversible()`` or their names)
+    chooses what backward keeps (see :meth:`StableBlock.set_memory`); reversible mode only
+    for the architectures in :data:`INVERTIBLE_ARCHS` (hamiltonian, leapfrog).
     """
 
     arch = ""
@@ -52,16 +55,21 @@ class ArchBlock(StableBlock):
     def __init__(
         self, width: int, depth: int, T: float, activation: ActivationLike = "tanh",
         bias: str = "scalar", init: Init = None, *, gamma: float = DEFAULT_GAMMA,
-        memory: str = "store", checkpoint: int | None = None, reversible: bool = False,
-        **operator_kwargs: Any,
+        memory: MemorySpec = "store", **operator_kwargs: Any,
     ) -> None:
         field_type, integrator_type, antisym = ARCH_TABLE[self.arch]
         operator = self.operator_type(width, **operator_kwargs)
         super().__init__(
             field_type(operator, activation), integrator_type(), depth, T,
             parametrization=Antisymmetric(gamma) if antisym else None, bias=bias, init=init,
-            memory=memory, checkpoint=checkpoint, reversible=reversible,
+            memory=memory,
         )
+
+    def set_memory(self, memory: MemorySpec = "store") -> None:
+        try:
+            super().set_memory(memory)
+        except NotInvertibleError as err:  # name the architectures that can run reversibly
+            raise NotInvertibleError(err.integrator, INVERTIBLE_ARCHS) from None
 
 
 class ResNet(ArchBlock):

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import stablenet
+from stablenet.memory import Checkpoint
 from stablenet.train.defaults import DEFAULTS_2D
 
 TINY = ["--depth", "2", "--levels", "1", "--epochs", "1", "--quiet"]
@@ -122,3 +123,23 @@ def test_init_and_metric_flags_reach_the_run(cli, tmp_path):
     assert not torch.allclose(K[0], K[1], atol=0.05)  # trained one epoch from a per-layer draw
     r = cli("train", "--dataset", "swissroll", "--init", "white", "--out", tmp_path / "x")
     assert r.code == 2 and "--init" in r.err and "Traceback" not in r.err
+
+
+def test_resume_keeps_the_memory_mode_also_from_a_checkpoint_of_earlier_code(cli, tmp_path):
+    args = ["train", "--dataset", "ellipses", "--arch", "leapfrog", "--depth", "2", "--levels",
+            "1", "--epochs", "2", "--batch-size", "32", "--limit-train", "64", "--quiet",
+            "--no-plots", "--out", tmp_path / "run"]
+    assert cli(*args, "--checkpoint", "2", "--stop-after-epochs", "1").code == 130
+    r = cli("train", "--resume", tmp_path / "run", "--reversible")
+    assert r.code == 2 and "was written with --reversible / --checkpoint K" in r.err, r.err
+    path = tmp_path / "run" / "checkpoint.pt"
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt["config"]["memory"] == {"mode": "checkpoint", "every": 2}
+    # the layout written before the memory-mode objects: a name plus checkpoint_segment
+    ckpt["config"].update(memory="checkpoint", checkpoint_segment=2)
+    ckpt["model_config"].update(memory="checkpoint", checkpoint=2)
+    torch.save(ckpt, path)
+    r = cli("train", "--resume", tmp_path / "run", "--checkpoint", "2", "--quiet", "--no-plots")
+    assert r.code == 0, r.err
+    model = stablenet.load(tmp_path / "run" / "model.pt")
+    assert model.block.memory == Checkpoint(2)

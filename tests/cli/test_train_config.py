@@ -54,8 +54,14 @@ def test_flags_override_the_file(cli, tmp_path):
                     'checkpoint_segment = 2\nepochs = 3\n')
     out = tomllib.loads(dry_run(cli, "--config", path, "--depth", "16", "--reversible",
                                 "--out", tmp_path / "run"))
-    assert (out["depth"], out["epochs"], out["memory"]) == (16, 3, "reversible")
+    assert (out["depth"], out["epochs"]) == (16, 3)
+    assert out["memory"] == {"mode": "reversible", "drift_tol": 1e-3}
     assert "checkpoint_segment" not in out  # the flag's memory mode replaces the file's
+    # a file of the earlier code (a name + checkpoint_segment) and one of today's (a table)
+    assert tomllib.loads(dry_run(cli, "--config", path, "--out", tmp_path / "run"))[
+        "memory"] == {"mode": "checkpoint", "every": 2}
+    path.write_text('dataset = "peaks"\nmemory = {mode = "checkpoint", every = 5}\n')
+    assert TrainConfig.from_file(path).memory == {"mode": "checkpoint", "every": 5}
 
 
 def test_json_config_and_python_api(tmp_path):

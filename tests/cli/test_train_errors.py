@@ -37,6 +37,7 @@ def expect_error(result, *fragments: str) -> None:
     (["--channels", "a,b"], "expected comma-separated integers"),
     (["--arch", "resnet", "--reversible"], "reversible mode needs an exactly invertible"),
     (["--reversible", "--checkpoint", "2"], "two different memory modes"),
+    (["--checkpoint", "0"], "--checkpoint 0: the checkpoint segment length"),
     (["--compile", "nonsense"], "unknown torch.compile backend 'nonsense' for --compile"),
     (["--optimizer", "bcd", "--compile"], "--compile does not apply to --optimizer bcd"),
 ])

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from stablenet.errors import ConfigError
+from stablenet.memory import Checkpoint, Reversible, Store
 from stablenet.train import TrainConfig, check, resolve, resources, train
 from stablenet.train.resources import check_fits, estimate, parameter_count, thread_count
 from stablenet.train.setup import build, load_data
@@ -51,10 +52,10 @@ def test_the_parameter_count_is_that_of_the_built_model(kw, image_data):
 def test_memory_modes_order_the_activations(image_data):
     split = load_data(TrainConfig(dataset=str(image_data)))
     bytes_of = {}
-    for memory, segment in (("store", None), ("checkpoint", 2), ("reversible", None)):
-        config = resolve(TrainConfig(dataset=str(image_data), depth=16, memory=memory,
-                                     checkpoint_segment=segment), True, 0)
-        bytes_of[memory] = estimate(config, split).activation_bytes
+    for name, memory in (("store", Store()), ("checkpoint", Checkpoint(2)),
+                         ("reversible", Reversible())):
+        config = resolve(TrainConfig(dataset=str(image_data), depth=16, memory=memory), True, 0)
+        bytes_of[name] = estimate(config, split).activation_bytes
     assert bytes_of["reversible"] < bytes_of["checkpoint"] < bytes_of["store"]
     # store keeps N + 1 = 17 layers, checkpoint 16 / 2 + 2 = 10, reversible 2
     assert bytes_of["store"] * 10 == bytes_of["checkpoint"] * 17

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import stablenet
+from stablenet.memory import Checkpoint, Reversible
 from stablenet.train import TrainConfig, evaluate, train
 from stablenet.train.setup import load_data
 
@@ -77,9 +78,24 @@ def test_bcd_optimizer_plugs_into_the_loop():
     assert max(r["val_accuracy"] for r in h) >= 0.8 > start["val_accuracy"]
 
 
-def test_memory_mode_passes_through(tmp_path):
-    result = train(tiny(arch="leapfrog", memory="reversible", levels=1, epochs=1))
-    assert result.model.config["memory"] == "reversible"
+@pytest.mark.parametrize("memory", [Reversible(drift_tol=0.5), Checkpoint(every=1)], ids=repr)
+def test_memory_mode_passes_through(memory, monkeypatch):
+    """The mode reaches the blocks and really runs every training step (spied on)."""
+    calls = []
+    integrate = type(memory).integrate
+
+    def spy(mode, *args):
+        calls.append(mode)
+        return integrate(mode, *args)
+
+    monkeypatch.setattr(type(memory), "integrate", spy)
+    result = train(tiny(arch="leapfrog", memory=memory, levels=1, epochs=1))
+    assert result.model.config["memory"] == memory.to_config()
+    assert result.model.block.memory == memory
+    assert len(calls) == 4  # 120 examples in batches of 32: one integration per step
+    assert all(mode is calls[0] and mode is not memory for mode in calls)  # the block's own copy
+    if isinstance(memory, Reversible):  # its backward ran: the drift was measured
+        assert 0 <= result.model.block.last_drift < 0.5
 
 
 def test_best_weights_of_a_coarser_level_are_saved_with_their_depth(tmp_path):

@@ -19,6 +19,7 @@ from ..configfile import to_toml
 from ..errors import ConfigError, OutputError
 from ..io import disk_full, ensure_writable_dir, output_error
 from ..layers import DEFAULT_GAMMA
+from ..memory import Checkpoint, Reversible
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
 from ..timegrid import INITS
@@ -132,16 +133,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def given_options(args: argparse.Namespace) -> dict[str, Any]:
     """The TrainConfig options given on the command line (unset flags are left out)."""
     opts = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
-    for k in ("dataset", "device", "checkpoint_segment"):
+    for k in ("dataset", "device"):
         if getattr(args, k) is not None:
             opts[k] = getattr(args, k)
     if args.reversible and args.checkpoint_segment is not None:
         raise ConfigError("--reversible and --checkpoint K are two different memory modes; "
                           "choose one")
     if args.reversible:
-        opts["memory"] = "reversible"
+        opts["memory"] = Reversible()
     elif args.checkpoint_segment is not None:
-        opts["memory"] = "checkpoint"
+        try:
+            opts["memory"] = Checkpoint(args.checkpoint_segment)
+        except ConfigError as err:
+            raise ConfigError(f"--checkpoint {args.checkpoint_segment}: {err}") from None
     return opts
 
 
@@ -159,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             if "dataset" not in options:
                 raise ConfigError("--dataset is required (or --resume DIR to continue a run)")
-            config = TrainConfig(**options)
+            config = TrainConfig.from_dict(options)
         if args.dry_run:
             return _dry_run(config, out, args, options)
         try:

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ..interfaces import AnyField, Weights
+from ..layers.transcribed import snapshot, unchanged
 
 State = tuple[Tensor, ...]
 
@@ -43,6 +44,38 @@ class Integrator:
     def inverse_step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         raise TypeError(f"{self.name} is not invertible")
 
+    # -- the hand-written discrete adjoint (see stablenet.memory.adjoint) -------------
+    # step_res(field, w, h, S_j) -> (S_{j+1}, res): the step, with the residuals its
+    #     adjoint needs (field evaluations' inputs and sigma(a));
+    # adjoint_step(field, w, h, res, g_{j+1}, grads) -> g_j = (dS_{j+1}/dS_j)^T g_{j+1},
+    #     adding (dS_{j+1}/dw_j)^T g_{j+1} to grads;
+    # inverse_res(field, w, h, S_{j+1}) -> (S_j, res) for invertible integrators: the
+    #     inverse step, whose field evaluations are those of the forward step;
+    # init_vjp(g_0) -> dL/dx for S_0 = init(x);
+    # adjoint_start(g) / adjoint_cotangent(a): from the cotangent of a state to what the
+    #     sweep carries between adjoint steps and back (the identity unless an integrator
+    #     saves work by carrying it transformed, as leapfrog does).
+    ADJOINT_OF: tuple[str, ...] = ()
+    """The methods the written adjoint transcribes; a subclass overriding one of them (or
+    a patched class) gets autograd's backward instead (:attr:`has_adjoint`)."""
+
+    _transcribed: dict[str, object] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "ADJOINT_OF" in vars(cls):  # the methods as written, to detect later changes
+            cls._transcribed = snapshot(cls, cls.ADJOINT_OF)
+
+    @property
+    def has_adjoint(self) -> bool:
+        return unchanged(type(self), self._transcribed)
+
+    def adjoint_start(self, g: State) -> State:
+        return g
+
+    def adjoint_cotangent(self, a: State) -> State:
+        return a
+
     def output(self, state: State) -> Tensor:
         """The network's state y_j seen by the next layer / the classifier."""
         return state[-1]
@@ -56,3 +89,5 @@ class Integrator:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..interfaces import AnyField, Weights
+from ..interfaces import AnyField, LayerGradients, Residuals, Weights
 from ..layers.fields import add_scaled
 from .base import Integrator, State
 
@@ -35,6 +35,24 @@ class ForwardEuler(Integrator):
     def step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         (y,) = state
         return (add_scaled(field, y, h, w, y),)  # y + h f(w, y), fused
+
+    ADJOINT_OF = ("init", "step", "output", "step_res", "adjoint_start", "adjoint_step",
+                  "adjoint_cotangent", "init_vjp")
+
+    def step_res(self, field: AnyField, w: Weights, h: float,
+                 state: State) -> tuple[State, Residuals]:
+        (y,) = state
+        y, res = field.add_scaled_res(y, h, w, y)
+        return (y,), res
+
+    def adjoint_step(self, field: AnyField, w: Weights, h: float, res: Residuals, g: State,
+                     grads: LayerGradients) -> State:
+        """g_j = g_{j+1} + h J_f(y_j)^T g_{j+1}."""
+        (gy,) = g
+        return (field.vjp_scaled(gy, h, w, res, gy, grads),)
+
+    def init_vjp(self, g: State) -> Tensor:
+        return g[0]
 
     def stability_margin(self, h_lambda: Tensor) -> Tensor:
         """1 - |1 + h lambda|."""

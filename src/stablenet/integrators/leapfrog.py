@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..interfaces import AnyField, Weights
+from ..interfaces import AnyField, LayerGradients, Residuals, Weights
 from ..layers.fields import add_scaled
 from .base import Integrator, State
 from .verlet import imaginary_margin
@@ -47,6 +47,40 @@ class Leapfrog(Integrator):
     def inverse_step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         y, y_next = state
         return (add_scaled(field, torch.lerp(y_next, y, 2.0), h * h, w, y), y)
+
+    ADJOINT_OF = ("init", "step", "inverse_step", "output", "step_res", "inverse_res",
+                  "adjoint_start", "adjoint_step", "adjoint_cotangent", "init_vjp")
+
+    def step_res(self, field: AnyField, w: Weights, h: float,
+                 state: State) -> tuple[State, Residuals]:
+        y_prev, y = state
+        y_next, res = field.add_scaled_res(torch.lerp(y_prev, y, 2.0), h * h, w, y)
+        return (y, y_next), res
+
+    def inverse_res(self, field: AnyField, w: Weights, h: float,
+                    state: State) -> tuple[State, Residuals]:
+        y, y_next = state
+        y_prev, res = field.add_scaled_res(torch.lerp(y_next, y, 2.0), h * h, w, y)
+        return (y_prev, y), res
+
+    def adjoint_start(self, g: State) -> State:
+        """The sweep carries (m, g_{y_j}) with m = -g_{y_{j-1}}: no negation per layer."""
+        return (torch.neg(g[0]), g[1])
+
+    def adjoint_step(self, field: AnyField, w: Weights, h: float, res: Residuals, a: State,
+                     grads: LayerGradients) -> State:
+        """g_{y_{j-1}} = -g_{j+1}, g_{y_j} = g_j + 2 g_{j+1} + h^2 J_F(y_j)^T g_{j+1}; on the
+        carried (m, g_{j+1}) with m = -g_j: g_j + 2 g_{j+1} = lerp(m, g_{j+1}, 2), and the new
+        m is g_{j+1} itself."""
+        m, g_next = a
+        base = torch.lerp(m, g_next, 2.0)
+        return (g_next, field.vjp_scaled(base, h * h, w, res, g_next, grads))
+
+    def adjoint_cotangent(self, a: State) -> State:
+        return (torch.neg(a[0]), a[1])
+
+    def init_vjp(self, g: State) -> Tensor:
+        return g[0] + g[1]  # y_{-1} = y_0 = x
 
     def stability_margin(self, h_lambda: Tensor) -> Tensor:
         return imaginary_margin(h_lambda)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..interfaces import AnyField, Weights
+from ..interfaces import AnyField, LayerGradients, Residuals, Weights
 from ..layers.fields import SecondOrder, add_scaled_dy, add_scaled_dz
 from .base import Integrator, State
 
@@ -69,6 +69,34 @@ class Verlet(Integrator):
         z, y = state
         y = add_scaled_dy(field, y, -h, w, z)  # y - h dy(w, z)
         return (add_scaled_dz(field, z, -h, w, y), y)  # z - h dz(w, y_j)
+
+    ADJOINT_OF = ("adapt", "init", "step", "inverse_step", "output", "step_res",
+                  "inverse_res", "adjoint_start", "adjoint_step",
+                  "adjoint_cotangent", "init_vjp")
+
+    def step_res(self, field: AnyField, w: Weights, h: float,
+                 state: State) -> tuple[State, Residuals]:
+        z, y = state
+        z, res_z = field.add_scaled_dz_res(z, h, w, y)
+        y, res_y = field.add_scaled_dy_res(y, h, w, z)
+        return (z, y), (res_z, res_y)
+
+    def inverse_res(self, field: AnyField, w: Weights, h: float,
+                    state: State) -> tuple[State, Residuals]:
+        z, y = state
+        y, res_y = field.add_scaled_dy_res(y, -h, w, z)  # dy at z_{j+1}, as forward
+        z, res_z = field.add_scaled_dz_res(z, -h, w, y)  # dz at y_j, as forward
+        return (z, y), (res_z, res_y)
+
+    def adjoint_step(self, field: AnyField, w: Weights, h: float, res: Residuals, g: State,
+                     grads: LayerGradients) -> State:
+        """g_z += h J_dy(z_{j+1})^T g_y; then g_y += h J_dz(y_j)^T g_z."""
+        (res_z, res_y), (gz, gy) = res, g
+        gz = field.vjp_scaled_dy(gz, h, w, res_y, gy, grads)
+        return (gz, field.vjp_scaled_dz(gy, h, w, res_z, gz, grads))
+
+    def init_vjp(self, g: State) -> Tensor:
+        return g[1]  # z_0 = 0 is a constant
 
     def stability_margin(self, h_lambda: Tensor) -> Tensor:
         return imaginary_margin(h_lambda)

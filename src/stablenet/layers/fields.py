@@ -16,15 +16,35 @@ First-order fields are callables ``field(w, y)``; partitioned fields expose
 :func:`add_scaled` (and :func:`add_scaled_dy`, :func:`add_scaled_dz`) compute it with the
 fewest kernels the field allows (``torch.add(base, f, alpha=alpha)``: no separate scaling
 or negation kernels), and fall back to the plain call for any other callable.
+
+Hand-written backward passes (:mod:`stablenet.memory.adjoint`): each ``add_scaled*`` has a
+``*_res`` twin that also returns the residuals its VJP needs (the input and s = sigma(a)),
+and ``vjp_scaled*(base, alpha, w, res, g, grads)`` returns base + alpha J_y^T g and adds
+alpha J_w^T g to the layer's weight gradients ``grads`` (``grads.add(scale, dK, db)``).
+``field.has_vjp`` says whether they apply: a named activation (tanh, relu, identity), a
+Dense or Conv operator, and no forward method overridden by a subclass.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
-from ..activations import ActivationLike, activation_name, get_activation
-from ..interfaces import Field, Operator, PartitionedField, Weights
+from ..activations import (
+    ACTIVATIONS_INPLACE,
+    ActivationLike,
+    activation_name,
+    activation_vjp,
+    get_activation,
+)
+from ..interfaces import Field, LayerGradients, Operator, PartitionedField, Weights
+from .operators import Conv, Dense
+from .operators import has_vjp as operator_has_vjp
+from .transcribed import snapshot, unchanged
+
+Residual = tuple[Tensor, Tensor]  # (input of the affine map, s = sigma(a))
 
 
 class _Field:
@@ -35,6 +55,27 @@ class _Field:
         self.operator = operator
         self.activation_spec = activation
         self.sigma = get_activation(activation)
+        self.sigma_vjp = activation_vjp(self.sigma)
+
+    _VJP_OF: tuple[str, ...] = ()  # the methods the hand-written VJP differentiates
+    _transcribed: dict[str, object] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_VJP_OF" in vars(cls):
+            cls._transcribed = snapshot(cls, cls._VJP_OF)
+
+    @property
+    def has_vjp(self) -> bool:
+        return (self.sigma_vjp is not None and operator_has_vjp(self.operator)
+                and unchanged(type(self), self._transcribed))
+
+    def sigma_fresh(self) -> Callable[[Tensor], Tensor]:
+        """sigma for the fresh output of the library's own operators: in place where it can
+        be (one buffer less per evaluation); for any other operator sigma itself."""
+        if type(self.operator) in (Dense, Conv):
+            return ACTIVATIONS_INPLACE.get(self.sigma, self.sigma)
+        return self.sigma
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.operator!r}, {activation_name(self.activation_spec)})"
@@ -76,6 +117,7 @@ class Plain(_Field):
     """
 
     form = "plain"
+    _VJP_OF = ("__call__", "add_scaled", "add_scaled_res", "vjp_scaled")
 
     def __call__(self, w: Weights, y: Tensor) -> Tensor:
         K, b = w
@@ -83,8 +125,21 @@ class Plain(_Field):
 
     def add_scaled(self, base: Tensor, alpha: float, w: Weights, y: Tensor) -> Tensor:
         """base + alpha sigma(K y + b)."""
+        return self.add_scaled_res(base, alpha, w, y)[0]
+
+    def add_scaled_res(self, base: Tensor, alpha: float, w: Weights, y: Tensor):
         K, b = w
-        return torch.add(base, self.sigma(self.operator.affine(K, b, y)), alpha=alpha)
+        s = self.sigma_fresh()(self.operator.affine(K, b, y))
+        return torch.add(base, s, alpha=alpha), (y, s)
+
+    def vjp_scaled(self, base: Tensor, alpha: float, w: Weights, res: Residual, g: Tensor,
+                   grads: LayerGradients) -> Tensor:
+        """base + alpha K^T u with u = sigma'(a) g; dK += alpha u y^T, db += alpha sum u."""
+        K, b = w
+        y, s = res
+        gy, gK, gb = self.operator.affine_vjp(K, b, y, self.sigma_vjp(g, s))
+        grads.add(alpha, gK, gb)
+        return base.add_(gy, alpha=alpha)
 
 
 class Gradient(_Field):
@@ -98,6 +153,7 @@ class Gradient(_Field):
     """
 
     form = "gradient"
+    _VJP_OF = ("__call__", "add_scaled", "add_scaled_res", "vjp_scaled")
 
     def __call__(self, w: Weights, y: Tensor) -> Tensor:
         K, b = w
@@ -109,9 +165,23 @@ class Gradient(_Field):
         Not ``addmm(base, ., ., alpha=-alpha)``: CPU BLAS accumulates the small products
         into ``base`` one by one, which doubles the float32 rounding error of the states.
         """
+        return self.add_scaled_res(base, alpha, w, y)[0]
+
+    def add_scaled_res(self, base: Tensor, alpha: float, w: Weights, y: Tensor):
         K, b = w
-        s = self.sigma(self.operator.affine(K, b, y))
-        return torch.add(base, self.operator.adjoint(K, s), alpha=-alpha)
+        s = self.sigma_fresh()(self.operator.affine(K, b, y))
+        return torch.add(base, self.operator.adjoint(K, s), alpha=-alpha), (y, s)
+
+    def vjp_scaled(self, base: Tensor, alpha: float, w: Weights, res: Residual, g: Tensor,
+                   grads: LayerGradients) -> Tensor:
+        """base - alpha K^T u with u = sigma'(a) K g (J = -K^T diag(sigma') K is symmetric);
+        dK -= alpha (u y^T + s g^T), db -= alpha sum u."""
+        K, b = w
+        y, s = res
+        Kg, gK_outer = self.operator.adjoint_vjp(K, s, g)
+        gy, gK, gb = self.operator.affine_vjp(K, b, y, self.sigma_vjp(Kg, s))
+        grads.add(-alpha, gK.add_(gK_outer), gb)
+        return base.add_(gy, alpha=-alpha)
 
 
 class Hamiltonian(_Field):
@@ -126,6 +196,8 @@ class Hamiltonian(_Field):
 
     form = "hamiltonian"
     partitioned = True
+    _VJP_OF = ("dy", "dz", "add_scaled_dy", "add_scaled_dz", "add_scaled_dy_res",
+               "add_scaled_dz_res", "vjp_scaled_dy", "vjp_scaled_dz")
 
     def dy(self, w: Weights, z: Tensor) -> Tensor:
         K, b = w
@@ -137,13 +209,39 @@ class Hamiltonian(_Field):
 
     def add_scaled_dy(self, base: Tensor, alpha: float, w: Weights, z: Tensor) -> Tensor:
         """base + alpha sigma(K z + b)."""
-        K, b = w
-        return torch.add(base, self.sigma(self.operator.affine(K, b, z)), alpha=alpha)
+        return self.add_scaled_dy_res(base, alpha, w, z)[0]
 
     def add_scaled_dz(self, base: Tensor, alpha: float, w: Weights, y: Tensor) -> Tensor:
         """base - alpha sigma(K^T y + b) (no negation)."""
+        return self.add_scaled_dz_res(base, alpha, w, y)[0]
+
+    def add_scaled_dy_res(self, base: Tensor, alpha: float, w: Weights, z: Tensor):
         K, b = w
-        return torch.add(base, self.sigma(self.operator.adjoint_affine(K, b, y)), alpha=-alpha)
+        s = self.sigma_fresh()(self.operator.affine(K, b, z))
+        return torch.add(base, s, alpha=alpha), (z, s)
+
+    def add_scaled_dz_res(self, base: Tensor, alpha: float, w: Weights, y: Tensor):
+        K, b = w
+        s = self.sigma_fresh()(self.operator.adjoint_affine(K, b, y))
+        return torch.add(base, s, alpha=-alpha), (y, s)
+
+    def vjp_scaled_dy(self, base: Tensor, alpha: float, w: Weights, res: Residual,
+                      g: Tensor, grads: LayerGradients) -> Tensor:
+        """base + alpha K^T u, u = sigma'(K z + b) g; dK += alpha u z^T, db += alpha sum u."""
+        K, b = w
+        z, s = res
+        gz, gK, gb = self.operator.affine_vjp(K, b, z, self.sigma_vjp(g, s))
+        grads.add(alpha, gK, gb)
+        return base.add_(gz, alpha=alpha)
+
+    def vjp_scaled_dz(self, base: Tensor, alpha: float, w: Weights, res: Residual,
+                      g: Tensor, grads: LayerGradients) -> Tensor:
+        """base - alpha K u, u = sigma'(K^T y + b) g; dK -= alpha y u^T, db -= alpha sum u."""
+        K, b = w
+        y, s = res
+        gy, gK, gb = self.operator.adjoint_affine_vjp(K, b, y, self.sigma_vjp(g, s))
+        grads.add(-alpha, gK, gb)
+        return base.add_(gy, alpha=-alpha)
 
 
 class SecondOrder:
@@ -173,6 +271,28 @@ class SecondOrder:
     def add_scaled_dz(self, base: Tensor, alpha: float, w: Weights, y: Tensor) -> Tensor:
         return add_scaled(self.force, base, alpha, w, y)
 
+    @property
+    def has_vjp(self) -> bool:
+        return getattr(self.force, "has_vjp", False) and unchanged(type(self), _SECOND_ORDER)
+
+    def add_scaled_dy_res(self, base: Tensor, alpha: float, w: Weights, z: Tensor):
+        return torch.add(base, z, alpha=alpha), None
+
+    def add_scaled_dz_res(self, base: Tensor, alpha: float, w: Weights, y: Tensor):
+        return self.force.add_scaled_res(base, alpha, w, y)
+
+    def vjp_scaled_dy(self, base: Tensor, alpha: float, w: Weights, res: None, g: Tensor,
+                      grads: LayerGradients) -> Tensor:
+        return base.add_(g, alpha=alpha)  # dy = z: J = I, no weights
+
+    def vjp_scaled_dz(self, base: Tensor, alpha: float, w: Weights, res: Residual,
+                      g: Tensor, grads: LayerGradients) -> Tensor:
+        return self.force.vjp_scaled(base, alpha, w, res, g, grads)
+
     def __repr__(self) -> str:
         return f"SecondOrder({self.force!r})"
 
+
+_SECOND_ORDER = snapshot(SecondOrder, (
+    "dy", "dz", "add_scaled_dy", "add_scaled_dz", "add_scaled_dy_res", "add_scaled_dz_res",
+    "vjp_scaled_dy", "vjp_scaled_dz"))

@@ -22,9 +22,7 @@ from torch import Tensor
 
 from ..checks import positive_int
 from ..errors import ConfigError
-
-# the old name, still imported by memory/modes.py (to go when that module uses checks)
-check_positive_int = positive_int
+from .transcribed import snapshot, unchanged
 
 
 class Dense:
@@ -41,8 +39,9 @@ class Dense:
         return () if mode == "scalar" else (self.width,)
 
     def affine(self, K: Tensor, b: Tensor, y: Tensor) -> Tensor:
-        """K y + b (fused: one ``addmm``)."""
-        return torch.addmm(b, y, K.t()) if y.dim() == 2 else y @ K.t() + b
+        """K y + b: ``mm`` then the bias added in place (on CPU ``addmm`` costs 2-3x as much
+        at widths below 16 and nothing less above, benchmarks/opcount.py)."""
+        return torch.mm(y, K.t()).add_(b) if y.dim() == 2 else y @ K.t() + b
 
     def apply(self, K: Tensor, y: Tensor) -> Tensor:
         """K y."""
@@ -54,7 +53,31 @@ class Dense:
 
     def adjoint_affine(self, K: Tensor, b: Tensor, y: Tensor) -> Tensor:
         """K^T y + b."""
-        return torch.addmm(b, y, K) if y.dim() == 2 else y @ K + b
+        return torch.mm(y, K).add_(b) if y.dim() == 2 else y @ K + b
+
+    # -- vector-Jacobian products (hand-written backward passes) ---------------------
+    # W(a, c) = d<a, K c>/dK = a^T c over the batch rows; db = the sum of u over the rows
+    # (over everything for a scalar bias).
+
+    def affine_vjp(self, K: Tensor, b: Tensor, y: Tensor, u: Tensor):
+        """For a = K y + b and cotangent u: (K^T u, W(u, y), d<u, a>/db)."""
+        if u.dim() == 2:  # the common case, without helper calls (small widths: overhead)
+            return (torch.mm(u, K), torch.mm(u.t(), y),
+                    u.sum() if b.dim() == 0 else u.sum(0))
+        u2, y2 = _rows(u), _rows(y)
+        return u @ K, torch.mm(u2.t(), y2), _bias_sum(u2, b)
+
+    def adjoint_affine_vjp(self, K: Tensor, b: Tensor, y: Tensor, u: Tensor):
+        """For a = K^T y + b and cotangent u: (K u, W(y, u), d<u, a>/db)."""
+        if u.dim() == 2:
+            return (torch.mm(u, K.t()), torch.mm(y.t(), u),
+                    u.sum() if b.dim() == 0 else u.sum(0))
+        u2, y2 = _rows(u), _rows(y)
+        return u @ K.t(), torch.mm(y2.t(), u2), _bias_sum(u2, b)
+
+    def adjoint_vjp(self, K: Tensor, s: Tensor, g: Tensor):
+        """For f = K^T s and cotangent g: (K g, W(s, g) = d<g, K^T s>/dK)."""
+        return _mm(g, K.t()), torch.mm(_rows(s).t(), _rows(g))
 
     @staticmethod
     def transpose(K: Tensor) -> Tensor:
@@ -116,6 +139,31 @@ class Conv:
     def adjoint_affine(self, K: Tensor, b: Tensor, y: Tensor) -> Tensor:
         return F.conv_transpose2d(y, K, self._bias(b), padding=self.padding)
 
+    # -- vector-Jacobian products: one convolution_backward call gives all three ------
+
+    def _vjp(self, u: Tensor, y: Tensor, K: Tensor, b: Tensor | None, transposed: bool):
+        p = self.padding
+        bias = None if b is None else [self.channels]
+        gy, gK, gb = torch.ops.aten.convolution_backward(
+            u, y, K, bias, [1, 1], [p, p], [1, 1], transposed, [0, 0], 1,
+            [True, True, b is not None],
+        )
+        if b is None:
+            return gy, gK, None
+        return gy, gK, gb.sum() if b.dim() == 0 else gb
+
+    def affine_vjp(self, K: Tensor, b: Tensor, y: Tensor, u: Tensor):
+        """For a = conv(y, K) + b and cotangent u: (conv^T(u, K), dK, db)."""
+        return self._vjp(u, y, K, b, False)
+
+    def adjoint_affine_vjp(self, K: Tensor, b: Tensor, y: Tensor, u: Tensor):
+        """For a = conv^T(y, K) + b and cotangent u: (conv(u, K), dK, db)."""
+        return self._vjp(u, y, K, b, True)
+
+    def adjoint_vjp(self, K: Tensor, s: Tensor, g: Tensor):
+        """For f = conv^T(s, K) and cotangent g: (conv(g, K), d<g, f>/dK)."""
+        return self._vjp(g, s, K, None, True)[:2]
+
     @staticmethod
     def transpose(K: Tensor) -> Tensor:
         """Kernel of the adjoint convolution, for stacked ``[..., C, C, k, k]`` kernels."""
@@ -136,4 +184,34 @@ class Conv:
 
     def __repr__(self) -> str:
         return f"Conv({self.channels}, kernel_size={self.kernel_size})"
+
+
+def _mm(y: Tensor, M: Tensor) -> Tensor:
+    """y M for a batch ``[..., n]``."""
+    return torch.mm(y, M) if y.dim() == 2 else y @ M
+
+
+def _rows(y: Tensor) -> Tensor:
+    """A batch ``[..., n]`` as rows ``[B, n]``."""
+    return y if y.dim() == 2 else y.reshape(-1, y.shape[-1])
+
+
+def _bias_sum(u2: Tensor, b: Tensor) -> Tensor:
+    return u2.sum() if b.dim() == 0 else u2.sum(0)
+
+
+VJP_METHODS = ("affine", "adjoint_affine", "adjoint", "apply")
+"""The operator methods the hand-written VJPs transcribe: a subclass that overrides one of
+them (new math), or a patch, gets autograd's backward instead, see :func:`has_vjp`."""
+
+
+def has_vjp(operator: object) -> bool:
+    """True if ``operator`` is a Dense or Conv whose forward methods are the ones the
+    ``*_vjp`` methods differentiate (not overridden by a subclass)."""
+    cls = type(operator)
+    base = Dense if issubclass(cls, Dense) else Conv if issubclass(cls, Conv) else None
+    return base is not None and unchanged(cls, _WRITTEN[base])
+
+
+_WRITTEN = {cls: snapshot(cls, VJP_METHODS) for cls in (Dense, Conv)}
 

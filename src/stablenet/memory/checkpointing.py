@@ -20,11 +20,11 @@ from ..integrators.base import State
 Steps = Callable[..., State]
 
 
-def segment_length(depth: int, checkpoint_every: int | None) -> int:
+def segment_length(depth: int, every: int | None) -> int:
     """k: the given segment length (at most ``depth``), or ceil(sqrt(depth)) for ``None``."""
-    if checkpoint_every is None:
+    if every is None:
         return math.isqrt(depth - 1) + 1
-    return min(checkpoint_every, depth)
+    return min(every, depth)
 
 
 def _segment(steps: Steps, Ks: Sequence[Tensor], bs: Sequence[Tensor], start: int, stop: int,

@@ -19,36 +19,27 @@ records the graph and no separate recomputation is needed (one forward-cost per 
 instead of two). Any other invertible integrator uses the generic
 ``inverse_step`` + recompute rule.
 
-Floating point makes the reconstruction inexact: the relative error of the reconstructed
-S_0 (the *drift*, ||S_0^rec - init(x)|| / ||x||) is measured at the end of every
-backward pass and stored as ``block.last_drift`` (in the input's dtype). If it exceeds
-``block.drift_tol`` (default ``DRIFT_TOL``) and the computation was not already in
-float64, the pass is redone in float64 (forward from x, then backward: one more forward
-and backward, memory still O(1) in N) with a warning; in float64 a drift above the
-tolerance only warns.
-The reconstruction error is a good proxy for the gradient's relative error; see
-BENCHMARKS.md (Memory) for measured values.
+This is the autograd form (one ``torch.autograd.grad`` call per layer), the fallback
+for fields without hand-written VJPs (a user's activation, a custom field or operator);
+the hand-written form is :mod:`.reversible_adjoint`. Both share the drift guard of
+:mod:`.drift`: the drift of each backward pass goes to the :class:`DriftRecord` that
+:func:`reversible_integrate` returns, and a pass that drifts past ``drift_tol`` is redone
+in float64.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from ..integrators import Leapfrog, Verlet
 from ..integrators.base import State
-
-DRIFT_TOL = 1e-3
-"""Relative reconstruction error ||S_0^rec - S_0|| / ||x|| above which float64 is used.
-
-The gradient's extra relative error is about the drift; below 1e-3 it is far below
-minibatch noise and within a small factor of ordinary float32 backprop's own error
-(BENCHMARKS.md, Memory), so a stricter default would redo passes for nothing."""
+from .adjoint import autograd_vjp
+from .drift import DRIFT_TOL, Cast, DriftRecord, guarded, relative_drift
+from .loop import Loop
 
 AdjointStep = Callable[..., tuple[State, State]]
 
@@ -142,95 +133,72 @@ ADJOINT_STEPS: dict[type, AdjointStep] = {
 """Fused backward rules by exact integrator type; others use :func:`generic_adjoint_step`."""
 
 
-class _Cast(Sequence):
-    """``stack[j]`` cast to ``dtype`` on access (no full-size copy of the weights)."""
-
-    def __init__(self, stack: Tensor, dtype: torch.dtype) -> None:
-        self.stack, self.dtype = stack, dtype
-
-    def __len__(self) -> int:
-        return self.stack.shape[0]
-
-    def __getitem__(self, j):
-        return self.stack[j].to(self.dtype)
+def _forward(loop: Loop, x: Tensor, K: Tensor, b: Tensor, dtype: torch.dtype) -> State:
+    Ks, bs = Cast(K.unbind(0), dtype), Cast(b.unbind(0), dtype)
+    return loop.steps(loop.integrator.init(x.to(dtype)), Ks, bs, 0, K.shape[0])
 
 
-def _forward(block: Any, x: Tensor, K: Tensor, b: Tensor, dtype: torch.dtype) -> State:
-    Ks, bs = _Cast(K, dtype), _Cast(b, dtype)
-    return block.steps(block.integrator.init(x.to(dtype)), Ks, bs, 0, block.depth)
-
-
-def _backward(block: Any, state: State, g: State, x: Tensor, K: Tensor, b: Tensor):
+def _backward(loop: Loop, state: State, g: State, x: Tensor, K: Tensor, b: Tensor):
     """The sweep j = N-1..0 in the dtype of ``state``: (dL/dx, dL/dK, dL/db, drift)."""
-    integ, field, h, dtype = block.integrator, block.field, block.h, state[0].dtype
+    integ, field, h, dtype = loop.integrator, loop.field, loop.h, state[0].dtype
     adjoint_step = ADJOINT_STEPS.get(type(integ), generic_adjoint_step)
     state = tuple(s.detach() for s in state)
     g = tuple(c.to(dtype) for c in g)
     gK, gb = torch.empty_like(K), torch.empty_like(b)
     Kd, bd = K.detach(), b.detach()
-    for j in range(block.depth - 1, -1, -1):
+    for j in range(K.shape[0] - 1, -1, -1):
         w = (Kd[j].to(dtype).requires_grad_(), bd[j].to(dtype).requires_grad_())
         state, g = adjoint_step(integ, field, w, h, state, g, (gK[j], gb[j]))
     with torch.enable_grad():
         x0 = _leaf(integ.output(state))
         (gx,) = _vjp(integ.init(x0), (x0,), g)
-    true = integ.init(x.to(dtype))
-    err = sum(float(torch.sum((s - t) ** 2)) for s, t in zip(state, true, strict=True))
-    drift = err**0.5 / max(float(torch.linalg.vector_norm(x)), torch.finfo(dtype).tiny)
-    return gx.to(x.dtype), gK, gb, drift
+    return (gx.to(x.dtype), gK, gb), relative_drift(integ, state, x)
 
 
 class ReversibleIntegration(torch.autograd.Function):
-    """``apply(block, x, K, b)`` -> the block's final full state, backpropagated reversibly.
+    """``apply(loop, record, drift_tol, x, K, b)`` -> the final full state, backpropagated
+    reversibly; each backward pass writes its drift to ``record``.
 
     ``K``, ``b`` are the applied weight stacks (``block.weights()``), so autograd
     differentiates the parametrisation outside this function. Computes in ``x.dtype``
-    with autocast disabled (a half-precision reconstruction would drift), and supports
-    one backward pass (no ``create_graph`` double backward: use store mode for that).
+    with autocast disabled (a half-precision reconstruction would drift); a double
+    backward (``create_graph=True``) differentiates autograd's loop recomputed from x.
     """
 
     @staticmethod
-    def forward(ctx: Any, block: Any, x: Tensor, K: Tensor, b: Tensor) -> State:
+    def forward(ctx: Any, loop: Loop, record: DriftRecord, drift_tol: float, x: Tensor,
+                K: Tensor, b: Tensor) -> State:
         with torch.autocast(x.device.type, enabled=False):  # half precision would drift
-            state = _forward(block, x, K, b, x.dtype)
+            state = _forward(loop, x, K, b, x.dtype)
         state = tuple(s.clone() if s is x else s for s in state)  # never return the input
-        ctx.block = block
+        ctx.loop, ctx.record, ctx.drift_tol = loop, record, drift_tol
         ctx.save_for_backward(x, K, b, *state)
         return state
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, *cotangents: Tensor | None):
         x, K, b, *final = ctx.saved_tensors
-        block = ctx.block
+        loop = ctx.loop
         g = tuple(
             torch.zeros_like(s) if c is None else c
             for s, c in zip(final, cotangents, strict=True)
         )
-        with torch.autocast(x.device.type, enabled=False):
-            gx, gK, gb, drift = _backward(block, tuple(final), g, x, K, b)
-        block.last_drift = drift
-        if drift > block.drift_tol and x.dtype != torch.float64:
-            warnings.warn(
-                "reversible backward: the reconstructed initial state drifted beyond "
-                "drift_tol; redoing this backward pass in float64 (slower, same memory). "
-                "block.last_drift has the value; raise drift_tol to accept the error.",
-                RuntimeWarning, stacklevel=2,
-            )
-            del gx, gK, gb  # free the float32 result (gK is as large as the weights) first
-            with torch.autocast(x.device.type, enabled=False):
-                state = _forward(block, x, K, b, torch.float64)
-                gx, gK, gb, drift = _backward(block, state, g, x, K, b)
-        elif drift > block.drift_tol:
-            warnings.warn(
-                "reversible backward: the reconstructed initial state drifted beyond "
-                "drift_tol even in float64; gradients may be inaccurate. Use "
-                "memory='checkpoint' or a smaller step h = T / N.",
-                RuntimeWarning, stacklevel=2,
-            )
-        return None, gx, gK, gb
+
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
+            return None, None, None, *autograd_vjp(loop, x, K, b, g, ctx.needs_input_grad[3:])
+
+        def run(dtype: torch.dtype):
+            state = tuple(final) if dtype == x.dtype else _forward(loop, x, K, b, dtype)
+            return _backward(loop, state, g, x, K, b)
+
+        gx, gK, gb = guarded(run, x, ctx.drift_tol, ctx.record)
+        return None, None, None, gx, gK, gb
 
 
-def reversible_integrate(block: Any, x: Tensor, K: Tensor, b: Tensor) -> State:
-    """The final full state of ``block`` from ``x``, with O(1)-in-depth activation memory."""
-    return ReversibleIntegration.apply(block, x, K, b)
+def reversible_integrate(
+    loop: Loop, x: Tensor, K: Tensor, b: Tensor, drift_tol: float = DRIFT_TOL,
+) -> tuple[State, DriftRecord]:
+    """The final full state of ``loop`` from ``x``, with O(1)-in-depth activation memory,
+    and the record its backward pass writes its drift to (guarded by ``drift_tol``)."""
+    record = DriftRecord()
+    return ReversibleIntegration.apply(loop, record, drift_tol, x, K, b), record

@@ -16,7 +16,7 @@ The caller draws a fresh mini-batch per step and keeps the best-validation weigh
 random subset of m rows of the batch (drawn from the optimizer's own seeded generator);
 gradients and line searches use the whole batch. Parameters are read from the model on
 every call, so blocks may be replaced (multilevel training) between steps. During a step
-every block runs in ``memory="store"`` mode (the curvature products need the stored graph)
+every block runs in ``Store()`` memory mode (the curvature products need the stored graph)
 and batch-norm running statistics are updated once, by the feature pass.
 """
 

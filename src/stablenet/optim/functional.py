@@ -12,7 +12,7 @@ the parameter lists are read from the model each time (multilevel training swaps
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +21,7 @@ from torch.func import functional_call
 
 from ..errors import ConfigTypeError
 from ..interfaces import StableModel
+from ..memory import Store
 from ..objective import regularization, weight_decay
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -142,23 +143,19 @@ def frozen_batch_norm_stats(model: nn.Module) -> Iterator[None]:
 
 @contextmanager
 def stored_graph(model: StableModel) -> Iterator[None]:
-    """Within the block, every block runs in ``memory="store"`` mode (ordinary autograd).
+    """Within the ``with``, every block runs in :class:`~stablenet.memory.Store` mode, through
+    :meth:`StableBlock.using_memory` (validated); then each block's own mode is back.
 
     The curvature products differentiate the backward pass again (reverse over reverse)
     and use ``torch.func``, which neither the reversible custom backward nor checkpointing's
     saved-tensor hooks support; the memory modes never change values, so the optimizer
     only loses their memory saving during its own step.
     """
-    changed = [
-        (blk, blk.memory) for blk in model.blocks if getattr(blk, "memory", "store") != "store"
-    ]
-    for blk, _ in changed:
-        blk.memory = "store"
-    try:
+    with ExitStack() as stack:
+        for blk in model.blocks:
+            if hasattr(blk, "using_memory"):
+                stack.enter_context(blk.using_memory(Store()))
         yield
-    finally:
-        for blk, memory in changed:
-            blk.memory = memory
 
 
 @dataclass

@@ -19,8 +19,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, UserError
 from ..io import load_torch, save_torch
+from ..memory import from_legacy
 
 FORMAT = "stablenet-checkpoint"
 VERSION = 1
@@ -107,13 +108,29 @@ def check_resume_options(saved: dict[str, Any], given: dict[str, Any],
     """CheckpointError when an option ``given`` with ``--resume`` (other than ``device``,
     which may move a run) differs from the ``saved`` config: a resumed run keeps its own."""
     for key, value in given.items():
-        if key != "device" and saved.get(key) != value:
-            flag = "--" + key.replace("_", "-")
+        old, flag = saved.get(key), "--" + key.replace("_", "-")
+        if key == "memory":  # compared in its readable form (older files: a name + segment)
+            old, value, flag = _memory(saved), _memory({"memory": value}), MEMORY_FLAGS
+        if key != "device" and old != value:
             raise CheckpointError(
-                f"{path} was written with {flag} {saved.get(key)!r} but {flag} {value!r} was "
+                f"{path} was written with {flag} {old!r} but {flag} {value!r} was "
                 f"given; a resumed run keeps its config (drop {flag}, or train anew in "
                 "another --out directory)"
             )
+
+
+MEMORY_FLAGS = "--reversible / --checkpoint K"
+"""The command-line flags that choose ``TrainConfig.memory``."""
+
+
+def _memory(config: dict[str, Any]) -> Any:
+    """The memory mode of a training config as ``{"mode": ..., ...}``; configs written before
+    the mode objects hold a name and ``checkpoint_segment``."""
+    try:
+        return from_legacy(config.get("memory", "store"),
+                           config.get("checkpoint_segment")).to_config()
+    except UserError:
+        return config.get("memory")
 
 
 def load_model_state(model: nn.Module, state: dict[str, Any], path: str | os.PathLike) -> None:

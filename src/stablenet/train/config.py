@@ -25,6 +25,7 @@ from ..checks import at_most, choice, integer, nonnegative_real, positive_real, 
 from ..configfile import read_config, unknown_keys
 from ..errors import ConfigError, ConfigTypeError
 from ..layers import DEFAULT_GAMMA
+from ..memory import MemorySpec, as_memory, from_legacy
 from ..models import OPENINGS
 from ..preprocessing import STANDARDIZE
 from ..registry import ARCHITECTURES
@@ -37,7 +38,6 @@ from .defaults import (
     DEVICES,
     DTYPES,
     IMAGE_DATASETS,
-    MEMORY,
     OPTIMIZERS,
     PAPER_PROBLEMS,
     SCHEDULES,
@@ -55,9 +55,10 @@ class TrainConfig:
     ``width`` is the feature width of dense networks (the inputs are zero-padded to it),
     ``channels`` the per-stage channels of image networks. ``batch_size`` 0 means full
     batch. ``limit_train`` / ``limit_val`` keep a seeded random subset of the data.
-    ``max_grad_norm``: a gradient norm above it counts as divergence. ``memory`` and
-    ``checkpoint_segment`` choose the blocks' activation-memory mode ("store",
-    "reversible", or "checkpoint" keeping every k-th state; see ``stablenet.memory``).
+    ``max_grad_norm``: a gradient norm above it counts as divergence. ``memory`` is the
+    blocks' activation-memory mode: ``Store()``, ``Checkpoint(every=k)``, ``Reversible()``
+    (see ``stablenet.memory``) or a mode's name, held in the readable form
+    ``{"mode": "checkpoint", "every": k}`` (what checkpoints and metrics.json record).
     ``threads``: torch CPU threads during the run (0 = leave torch's setting); small dense
     networks run far faster on 1 thread (no waiting on busy cores), their default.
     ``compile``: a ``torch.compile`` backend (``"inductor"``, the CLI's ``--compile``) for
@@ -99,12 +100,17 @@ class TrainConfig:
     device: str = "cpu"
     dtype: str = "float32"
     max_grad_norm: float = 1e6
-    memory: str = "store"
-    checkpoint_segment: int | None = None
+    memory: MemorySpec = "store"
     threads: int | None = None
     compile: str | None = None
     standardize: str | None = None
     log: str = "csv"
+
+    def __post_init__(self) -> None:
+        try:  # keep the memory mode in its readable form, {"mode": "checkpoint", "every": k}
+            self.memory = as_memory(self.memory).to_config()
+        except (ConfigError, ConfigTypeError):
+            pass  # left as given: check() reports it with the flags' names
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -116,6 +122,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """The config of :meth:`to_dict`; also reads checkpoints written before the memory
+        mode was one option (``memory`` a name, the segment length ``checkpoint_segment``)."""
+        data = dict(data)
+        if "checkpoint_segment" in data:
+            data["memory"] = from_legacy(data.get("memory", "store"),
+                                         data.pop("checkpoint_segment")).to_config()
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -134,25 +146,25 @@ def options_from_file(path: str | os.PathLike) -> dict[str, Any]:
     """The training options in a settings file, their names checked (ConfigError naming
     the file and the unknown ones); the values are checked by :func:`check`."""
     data = read_config(path)
-    unknown_keys(data, {f.name for f in dataclasses.fields(TrainConfig)}, path,
-                 "training option")
+    known = {f.name for f in dataclasses.fields(TrainConfig)} | {"checkpoint_segment"}
+    unknown_keys(data, known, path, "training option")  # (checkpoint_segment: older files)
     return data
 
 
 #: the command-line flag of each option checked here (the name every message uses)
-FLAGS = {"T": "--T (the final time)", "checkpoint_segment": "--checkpoint"}
+FLAGS = {"T": "--T (the final time)", "memory": "--reversible / --checkpoint K"}
 #: options that are choices from a table: (what the value is, the table)
 CHOICES: dict[str, tuple[str, tuple]] = {
     "arch": ("architecture", ARCHITECTURES), "activation": ("activation", tuple(ACTIVATIONS)),
     "init": ("initialisation", tuple(INITS)), "metric": ("metric", METRICS),
     "opening": ("opening", OPENINGS), "bias": ("bias", BIAS_MODES),
     "optimizer": ("optimizer", OPTIMIZERS), "schedule": ("learning-rate schedule", SCHEDULES),
-    "device": ("device", DEVICES), "dtype": ("dtype", DTYPES), "memory": ("memory mode", MEMORY),
+    "device": ("device", DEVICES), "dtype": ("dtype", DTYPES),
     "standardize": ("standardization", STANDARDIZE), "log": ("log format", LOGS),
 }
 #: integer options and their smallest allowed value
 INTEGERS = {"width": 1, "depth": 1, "levels": 1, "limit_train": 1,
-            "limit_val": 1, "batch_size": 0, "seed": 0, "threads": 0, "checkpoint_segment": 1}
+            "limit_val": 1, "batch_size": 0, "seed": 0, "threads": 0}
 #: integer options and their largest allowed value (a seed is a signed 64-bit integer)
 MAXIMA = {"seed": 2**63 - 1}
 POSITIVE_REALS = ("T", "lr", "max_grad_norm")
@@ -180,6 +192,10 @@ def check(config: TrainConfig) -> TrainConfig:
             integer(flag(name), getattr(c, name), minimum, MAXIMA.get(name))
     if c.epochs is not None:
         _check_epochs(c)
+    try:
+        as_memory(c.memory)
+    except (ConfigError, ConfigTypeError) as err:
+        raise type(err)(f"the memory mode ({flag('memory')}): {err}") from None
     if c.channels is not None:
         if not isinstance(c.channels, (list, tuple)) or not c.channels:
             raise ConfigError(f"--channels must be a non-empty list of integers, got {c.channels}")

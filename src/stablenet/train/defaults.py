@@ -15,7 +15,6 @@ OPTIMIZERS = ("adam", "sgd", "lbfgs", "bcd")
 SCHEDULES = ("cosine", "step", "none")
 DTYPES = ("float32", "float64")
 DEVICES = ("cpu", "cuda")
-MEMORY = ("store", "checkpoint", "reversible")
 PAPER_PROBLEMS = ("ellipses", "swissroll", "peaks")
 IMAGE_DATASETS = ("mnist", "fashion-mnist")
 

@@ -29,6 +29,7 @@ import torch
 
 from ..data import DataSplit
 from ..errors import ConfigError
+from ..memory import Checkpoint, Reversible, as_memory, segment_length
 from .config import TrainConfig
 from .multilevel import level_depth
 
@@ -70,10 +71,11 @@ def parameter_count(config: TrainConfig, split: DataSplit, depth: int) -> int:
 
 def stored_layers(config: TrainConfig, depth: int) -> int:
     """How many layers' activations backward keeps in the config's memory mode."""
-    if config.memory == "reversible":
+    mode = as_memory(config.memory)
+    if isinstance(mode, Reversible):
         return 2
-    if config.memory == "checkpoint":
-        k = config.checkpoint_segment or math.ceil(math.sqrt(depth))
+    if isinstance(mode, Checkpoint):
+        k = segment_length(depth, mode.every)
         return math.ceil(depth / k) + k
     return depth + 1
 

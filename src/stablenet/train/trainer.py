@@ -29,7 +29,7 @@ from ..data import DataSplit
 from ..interfaces import StableModel
 from ..io import save_json, save_text, save_torch
 from ..objective import evaluate, regularization
-from ..registry import build_model
+from ..registry import build_model, upgrade_config
 from .checkpoint import check_same, load_model_state, save_checkpoint
 from .config import TrainConfig
 from .distributed import data_parallel
@@ -377,6 +377,7 @@ class Trainer:
     def use_best_weights(self) -> None:
         """Put the best-validation weights into ``model`` (rebuilt when they are from a
         coarser level): the model a run reports."""
-        if self.best["model_config"] != self.model.config:
-            self.model = build_model(**self.best["model_config"]).to(self.device, self.dtype)
+        best_config = upgrade_config(self.best["model_config"])  # (a checkpoint of old code)
+        if best_config != self.model.config:
+            self.model = build_model(**best_config).to(self.device, self.dtype)
         self.model.load_state_dict(self.best["state"])

@@ -7,9 +7,7 @@ import math
 import pytest
 import torch
 
-import stablenet as sn
-from stablenet.errors import ConfigError, ConfigTypeError
-from stablenet.memory import segment_length
+from stablenet.memory import Checkpoint, segment_length
 from stablenet.schemes import CONV_BLOCKS, DENSE_BLOCKS
 
 F64 = torch.float64
@@ -43,7 +41,7 @@ def _grads(block, x):
 def test_checkpoint_gradients_equal_autograd(arch, conv, bias, k):
     block, x = _block(arch, conv, bias)
     ref = _grads(block, x)
-    block.set_memory("checkpoint", checkpoint=k)
+    block.set_memory(Checkpoint(k))
     got = _grads(block, x)
     assert torch.equal(got[0], ref[0])
     for g, r in zip(got[1:], ref[1:], strict=True):
@@ -51,9 +49,31 @@ def test_checkpoint_gradients_equal_autograd(arch, conv, bias, k):
         torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-10)
 
 
-def test_checkpoint_keeps_fewer_tensors_for_backward():
-    """Count the tensors autograd saves: all layers' for store, ~N/k + k for checkpoint."""
-    def saved(block, x):
+def _kept_storages(out, pack_count):
+    """Distinct tensor storages kept for backward: those the written adjoint holds on its
+    node (``kept``) plus those autograd's saved-tensor hooks saw (``pack_count``)."""
+    ptrs = set()
+
+    def walk(tree):
+        if isinstance(tree, torch.Tensor):
+            ptrs.add(tree.untyped_storage().data_ptr())
+        elif isinstance(tree, (list, tuple)):
+            for t in tree:
+                walk(t)
+
+    walk(getattr(out.grad_fn, "kept", None))
+    return len(ptrs) + pack_count
+
+
+def user_tanh(t):
+    return torch.tanh(t)
+
+
+@pytest.mark.parametrize("activation", ["tanh", user_tanh], ids=["written", "autograd"])
+def test_checkpoint_keeps_fewer_tensors_for_backward(activation):
+    """What backward keeps: all layers' states for store, ~N/k + k for checkpoint (the
+    written adjoint's residuals, or the tensors autograd saves for the fallback)."""
+    def kept(block, x):
         count = [0]
 
         def pack(t):
@@ -61,14 +81,16 @@ def test_checkpoint_keeps_fewer_tensors_for_backward():
             return t
 
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            block(x.requires_grad_())
-        return count[0]
+            out = block(x.requires_grad_())
+        return _kept_storages(out, count[0])
 
-    block, x = _block("resnet", False, "scalar")
-    block = block.resized(64)
-    store = saved(block, x)
-    block.set_memory("checkpoint", checkpoint=8)
-    assert saved(block, x) < store / 4
+    torch.manual_seed(0)
+    block = DENSE_BLOCKS["resnet"](4, 64, 2.0, activation=activation)
+    x = torch.randn(5, 4)
+    store = kept(block, x)
+    assert store >= 64  # at least one state per layer
+    block.set_memory(Checkpoint(every=8))
+    assert kept(block, x) < store / 4
 
 
 @pytest.mark.parametrize(
@@ -80,29 +102,3 @@ def test_segment_length(depth, k, expected):
     assert segment_length(depth, k) == expected
     if k is None:
         assert expected == math.ceil(math.sqrt(depth))
-
-
-def test_checkpoint_keyword_implies_mode_and_survives_resize_and_save(tmp_path):
-    block = sn.ParabolicResNet(4, 10, 1.0, checkpoint=3)
-    assert (block.memory, block.checkpoint) == ("checkpoint", 3)
-    assert block.resized(40).memory == "checkpoint" and block.resized(40).checkpoint == 3
-    assert "checkpoint=3" in repr(block)
-    auto = sn.ResNet(4, 10, 1.0, memory="checkpoint")
-    assert auto.checkpoint is None
-    model = sn.build_model("antisymmetric", (1, 6, 6), 3, [2, 4], 3, 1.0, checkpoint=2)
-    assert (model.config["memory"], model.config["checkpoint"]) == ("checkpoint", 2)
-    assert all(b.memory == "checkpoint" for b in model.blocks)
-    sn.save(model, tmp_path / "m.pt")
-    loaded = sn.load(tmp_path / "m.pt")
-    assert [(b.memory, b.checkpoint) for b in loaded.blocks] == [("checkpoint", 2)] * 2
-    default = sn.build_model("resnet", (2,), 3, 4, 5, 1.0)
-    assert (default.config["memory"], default.config["checkpoint"]) == ("store", None)
-
-
-def test_bad_checkpoint_arguments():
-    with pytest.raises(ConfigError, match="memory must be one of"):
-        sn.ResNet(4, 3, 1.0, memory="recompute")
-    with pytest.raises(ConfigError, match="positive"):
-        sn.ResNet(4, 3, 1.0, checkpoint=0)
-    with pytest.raises(ConfigTypeError, match="positive integer"):
-        sn.ResNet(4, 3, 1.0, checkpoint=2.0)

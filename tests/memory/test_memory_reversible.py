@@ -13,9 +13,9 @@ import torch
 
 import stablenet as sn
 from stablenet.blocks import StableBlock
-from stablenet.errors import ConfigError, ConfigTypeError
 from stablenet.integrators import Leapfrog, Verlet
 from stablenet.layers import Antisymmetric, Conv, Dense, Gradient, Plain
+from stablenet.memory import Reversible
 from stablenet.memory import reversible as rev
 
 F64 = torch.float64
@@ -136,34 +136,6 @@ def test_trajectory_and_no_grad_use_the_store_loop():
         assert torch.equal(block(x), traj_ref[-1])
 
 
-def test_memory_mode_survives_resize_and_save(tmp_path):
-    model = sn.build_model("leapfrog", (2,), 3, 6, 8, 2.0, reversible=True)
-    assert model.config["memory"] == "reversible" and model.block.reversible
-    assert model.block.resized(32).memory == "reversible"
-    sn.save(model, tmp_path / "m.pt")
-    assert sn.load(tmp_path / "m.pt").block.memory == "reversible"
-
-
-@pytest.mark.parametrize("arch", ["resnet", "antisymmetric", "parabolic"])
-@pytest.mark.parametrize("conv", [False, True])
-def test_reversible_needs_an_invertible_integrator(arch, conv):
-    with pytest.raises(ConfigError, match=r"invertible.*'hamiltonian', 'leapfrog'"):
-        sn.build_block(arch, 4, 3, 1.0, conv=conv, reversible=True)
-    with pytest.raises(ConfigError, match="checkpoint=k"):
-        sn.build_block(arch, 4, 3, 1.0, conv=conv, memory="reversible")
-
-
-def test_bad_memory_arguments():
-    with pytest.raises(ConfigError, match="contradicts"):
-        sn.HamiltonianNet(4, 3, 1.0, reversible=True, memory="checkpoint")
-    with pytest.raises(ConfigError, match="cannot be combined"):
-        sn.HamiltonianNet(4, 3, 1.0, reversible=True, checkpoint=2)
-    with pytest.raises(ConfigTypeError):
-        sn.HamiltonianNet(4, 3, 1.0, reversible="yes")
-    with pytest.raises(ConfigError, match="drift_tol"):
-        sn.HamiltonianNet(4, 3, 1.0).set_memory("reversible", drift_tol=-1.0)
-
-
 def test_autocast_does_not_reach_the_reconstruction():
     """Under bfloat16 autocast the reversible pass still runs (and reconstructs) in float32."""
     torch.manual_seed(0)
@@ -205,12 +177,12 @@ def test_drift_guard_recomputes_in_float64():
     block, twin, x, cot = _ill_conditioned()
     ref = torch.autograd.grad(twin(x.to(F64)), twin.K, cot.to(F64))[0]
     store = torch.autograd.grad(block(x), block.K, cot)[0]
-    block.set_memory("reversible", drift_tol=math.inf)  # guard off: the drift shows
+    block.set_memory(Reversible(drift_tol=math.inf))  # guard off: the drift shows
     unguarded = torch.autograd.grad(block(x), block.K, cot)[0]
     drift = block.last_drift
     assert drift > 1e-4
     assert 0.1 * drift < _rel(unguarded, ref) < 10 * drift
-    block.set_memory("reversible", drift_tol=1e-5)  # guard on: redo in float64, with a warning
+    block.set_memory(Reversible(drift_tol=1e-5))  # guard on: redo in float64, with a warning
     with pytest.warns(RuntimeWarning, match="float64"):
         guarded = torch.autograd.grad(block(x), block.K, cot)[0]
     assert guarded.dtype == torch.float32
@@ -220,7 +192,7 @@ def test_drift_guard_recomputes_in_float64():
 
 def test_drift_above_tolerance_in_float64_warns():
     block, x = _setup("leapfrog-scalar")
-    block.set_memory("reversible", drift_tol=0.0)
+    block.set_memory(Reversible(drift_tol=0.0))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         block(x).sum().backward()

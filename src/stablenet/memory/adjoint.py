@@ -1,0 +1,274 @@
+"""The discrete adjoint of a block, written out: one autograd node per block call.
+
+:class:`DiscreteAdjoint` runs the loop without recording a graph, keeping what the memory
+mode keeps (its *sweep*), and its backward is the exact adjoint recursion of the
+integrator, g_j = (dS_{j+1} / dS_j)^T g_{j+1} for j = N-1, ..., 0, with the layer
+functions' hand-written vector-Jacobian products (``Integrator.adjoint_step`` over
+``field.vjp_scaled*``); dL/dw_j = (dS_{j+1} / dw_j)^T g_{j+1} are collected per layer
+(:class:`WeightGrads`) and stacked once. The gradients are those of autograd through the
+loop, up to rounding. The sweeps:
+
+* :class:`StoreSweep`: the forward keeps each layer's residuals (its input and s = sigma(a));
+* :class:`CheckpointSweep`: the forward keeps every k-th state (and the last segment's
+  residuals); backward recomputes each segment's residuals from its first state;
+* ``ReversibleSweep`` (:mod:`.reversible_adjoint`): the final state only, each layer's
+  input rebuilt by the inverse step, whose field evaluations are the residuals.
+
+:func:`hand_written` says when it applies (else the modes run autograd through the loop):
+the integrator has a written adjoint and the field written VJPs (a named activation, a
+Dense or Conv operator), no ``torch.compile`` tracing (the compiler differentiates the
+loop itself), no ``torch.func`` transform, and (store, checkpoint) no autocast. A double
+backward (``create_graph=True``) differentiates autograd's loop, recomputed from x, K, b.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..integrators.base import State
+from .loop import Loop
+
+
+class LayerGrads:
+    """dL/dK_j, dL/db_j of one layer as ``scale * (K, b)``: terms of another scale are
+    added with ``alpha = their scale / scale`` (no separate scaling kernels)."""
+
+    __slots__ = ("K", "b", "scale")
+
+    def __init__(self) -> None:
+        self.K: Tensor | None = None
+        self.b: Tensor | None = None
+        self.scale = 1.0
+
+    def add(self, scale: float, gK: Tensor, gb: Tensor | None) -> None:
+        """Add ``scale * (gK, gb)``; ``gK``, ``gb`` are fresh tensors this object may own."""
+        if self.K is None:
+            self.K, self.b, self.scale = gK, gb, scale
+            return
+        r = scale / self.scale
+        self.K.add_(gK, alpha=r)
+        if gb is not None:
+            self.b = gb.mul_(r) if self.b is None else self.b.add_(gb, alpha=r)
+
+
+class WeightGrads:
+    """The per-layer gradients of a sweep, stacked like the weights at the end."""
+
+    def __init__(self, depth: int) -> None:
+        self.layers = [LayerGrads() for _ in range(depth)]
+
+    def layer(self, j: int) -> LayerGrads:
+        return self.layers[j]
+
+    def stacks(self, K: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+        """(dL/dK, dL/db) shaped and typed like ``K: [N, ...]`` and ``b: [N, ...]``."""
+        return self._stack([g.K for g in self.layers], K), self._stack(
+            [g.b for g in self.layers], b)
+
+    def _stack(self, parts: list[Tensor | None], like: Tensor) -> Tensor:
+        shape = like.shape[1:]
+        out = torch.stack([p if p is not None else like.new_zeros(shape) for p in parts])
+        scales = {g.scale for g in self.layers}
+        if len(scales) == 1:  # a uniform step: one scalar for the whole stack
+            out.mul_(scales.pop())
+        else:
+            scale = torch.tensor([g.scale for g in self.layers], dtype=out.dtype)
+            out.mul_(scale.to(out.device).view(-1, *([1] * len(shape))))
+        return out.to(like.dtype)
+
+
+class SlotLayerGrads:
+    """dL/dK_j, dL/db_j of one layer added straight into its (zeroed) slots of the stacks."""
+
+    __slots__ = ("K", "b")
+
+    def __init__(self, K: Tensor, b: Tensor) -> None:
+        self.K, self.b = K, b
+
+    def add(self, scale: float, gK: Tensor, gb: Tensor | None) -> None:
+        self.K.add_(gK, alpha=scale)
+        if gb is not None:
+            self.b.add_(gb, alpha=scale)
+
+
+class SlotGrads(WeightGrads):
+    """Per-layer gradients added into zeroed stacks as the sweep goes: no second copy of
+    them and no per-layer objects kept (what keeps reversible mode's memory flat in depth),
+    one more kernel per layer than :class:`WeightGrads`."""
+
+    def __init__(self, depth: int, K_j: Tensor, b_j: Tensor) -> None:
+        self.K = K_j.new_zeros((depth, *K_j.shape))
+        self.b = b_j.new_zeros((depth, *b_j.shape))
+
+    def layer(self, j: int) -> SlotLayerGrads:
+        return SlotLayerGrads(self.K[j], self.b[j])
+
+    def stacks(self, K: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+        return self.K.to(K.dtype), self.b.to(b.dtype)
+
+
+def adjoint_sweep(loop: Loop, residuals: list, g: State, Ks: Sequence[Tensor],
+                  bs: Sequence[Tensor], grads: WeightGrads, start: int = 0) -> State:
+    """Layers ``start + len(residuals) - 1`` down to ``start``: g_{j+1} -> g_j. Consumes
+    (pops) ``residuals``: each layer's memory is freed once it is used."""
+    integ, field, h, layers = loop.integrator, loop.field, loop.h, grads.layers
+    for j in range(start + len(residuals) - 1, start - 1, -1):  # (layers: no call per layer)
+        g = integ.adjoint_step(field, (Ks[j], bs[j]), h, residuals.pop(), g, layers[j])
+    return g
+
+
+def residual_steps(loop: Loop, state: State, Ks: Sequence[Tensor], bs: Sequence[Tensor],
+                   start: int, stop: int) -> tuple[State, list]:
+    """Layers ``start..stop-1`` from ``state``, with each layer's residuals."""
+    integ, field, h = loop.integrator, loop.field, loop.h
+    residuals = []
+    for j in range(start, stop):
+        state, res = integ.step_res(field, (Ks[j], bs[j]), h, state)
+        residuals.append(res)
+    return state, residuals
+
+
+class StoreSweep:
+    """Keep every layer's residuals: no recomputation, memory O(N)."""
+
+    def forward(self, loop: Loop, x: Tensor, K: Tensor, b: Tensor):
+        """(S_N, what backward needs): the residuals of every layer."""
+        return residual_steps(loop, loop.integrator.init(x), K.unbind(0), b.unbind(0), 0,
+                              K.shape[0])
+
+    def backward(self, loop: Loop, kept: list, x: Tensor, g: State, K: Tensor,
+                 b: Tensor) -> tuple[Tensor, WeightGrads]:
+        Ks, bs = K.unbind(0), b.unbind(0)
+        integ, grads = loop.integrator, WeightGrads(len(Ks))
+        g = adjoint_sweep(loop, kept, integ.adjoint_start(g), Ks, bs, grads)
+        return integ.init_vjp(integ.adjoint_cotangent(g)), grads
+
+
+class CheckpointSweep:
+    """Keep the first state of every segment of ``k`` layers (and the last segment's
+    residuals); backward recomputes one segment's residuals at a time: memory O(N/k + k)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def forward(self, loop: Loop, x: Tensor, K: Tensor, b: Tensor):
+        Ks, bs = K.unbind(0), b.unbind(0)
+        firsts, state, starts = [], loop.integrator.init(x), range(0, len(Ks), self.k)
+        for start in starts[:-1]:
+            firsts.append(state)
+            state = loop.steps(state, Ks, bs, start, start + self.k)
+        state, residuals = residual_steps(loop, state, Ks, bs, starts[-1], len(Ks))
+        return state, (firsts, residuals)
+
+    def backward(self, loop: Loop, kept: tuple, x: Tensor, g: State, K: Tensor,
+                 b: Tensor) -> tuple[Tensor, WeightGrads]:
+        Ks, bs = K.unbind(0), b.unbind(0)
+        (firsts, residuals), starts = kept, range(0, len(Ks), self.k)
+        integ, grads = loop.integrator, WeightGrads(len(Ks))
+        g = adjoint_sweep(loop, residuals, integ.adjoint_start(g), Ks, bs, grads, starts[-1])
+        for start in reversed(starts[:-1]):
+            residuals = residual_steps(loop, firsts.pop(), Ks, bs, start, start + self.k)[1]
+            g = adjoint_sweep(loop, residuals, g, Ks, bs, grads, start)
+        return integ.init_vjp(integ.adjoint_cotangent(g)), grads
+
+
+class DiscreteAdjoint(torch.autograd.Function):
+    """``apply(loop, sweep, x, K, b)`` -> the final full state; one node for all N layers.
+
+    ``K``, ``b`` are the applied weight stacks (after the parametrisation), so autograd
+    differentiates the parametrisation outside. What the sweep keeps goes through
+    ``save_for_backward`` (freed after backward, seen by saved-tensor hooks, and checked
+    against in-place changes like any autograd node's).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, loop: Loop, sweep: Any, x: Tensor, K: Tensor, b: Tensor) -> State:
+        with _no_gc():
+            state, ctx.kept = sweep.forward(loop, x, K, b)
+        state = tuple(s.clone() if s is x else s for s in state)  # never return the input
+        ctx.loop, ctx.sweep = loop, sweep
+        # the outputs too: what the sweep keeps may alias them, and autograd then refuses
+        # a backward after an in-place change of one of them instead of a wrong gradient
+        ctx.save_for_backward(x, K, b, *state)
+        return state
+
+    @staticmethod
+    def backward(ctx: Any, *g: Tensor):
+        x, K, b, *_ = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
+            return None, None, *autograd_vjp(ctx.loop, x, K, b, g, ctx.needs_input_grad[2:])
+        g = owned(g)
+        kept, ctx.kept = ctx.kept, None  # freed layer by layer as the sweep goes
+        with _no_gc():
+            if kept is None:  # a second backward through a retained graph: recompute
+                kept = ctx.sweep.forward(ctx.loop, x, K, b)[1]
+            gx, grads = ctx.sweep.backward(ctx.loop, kept, x, g, K, b)
+            del kept
+            return None, None, gx.to(x.dtype), *grads.stacks(K, b)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Python's cyclic garbage collector paused (reference counting still frees everything).
+
+    The sweeps keep two or three Python objects per layer alive for the whole pass (the
+    residual tensors and their tuples), which on CPU triggered full collections of the
+    process's objects every few training steps: 20% of a step at depth 1024. The loops
+    create no reference cycles."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def owned(g: Sequence[Tensor]) -> State:
+    """Contiguous copies of the cotangents, which the sweep then updates in place
+    (``vjp_scaled*`` overwrite their ``base``); autograd's own may be shared or expanded."""
+    return tuple(c.clone(memory_format=torch.contiguous_format) for c in g)
+
+
+def autograd_vjp(loop: Loop, x: Tensor, K: Tensor, b: Tensor, g: Sequence[Tensor],
+                 needs: Sequence[bool]) -> list[Tensor | None]:
+    """(dL/dx, dL/dK, dL/db) by autograd through the loop, recomputed from x, K, b, with
+    ``create_graph``: the fallback for double backward (memory O(N) for that pass)."""
+    inputs = [t for t, need in zip((x, K, b), needs, strict=True) if need]
+    with torch.enable_grad():
+        state = loop.steps(loop.integrator.init(x), K.unbind(0), b.unbind(0), 0, K.shape[0])
+        grads = iter(torch.autograd.grad(state, inputs, g, create_graph=True,
+                                         allow_unused=True, materialize_grads=True))
+    return [next(grads) if need else None for need in needs]
+
+
+def _autocast_enabled(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4: no device argument
+        return torch.is_autocast_enabled() or (
+            device_type == "cpu" and torch.is_autocast_cpu_enabled())
+
+
+def _compiling() -> bool:
+    compiler = getattr(torch, "compiler", None)
+    if compiler is not None and hasattr(compiler, "is_compiling"):
+        return compiler.is_compiling()
+    return torch._dynamo.is_compiling()  # torch < 2.3
+
+
+def hand_written(loop: Loop, x: Tensor, autocast_ok: bool = False) -> bool:
+    """True if the written adjoint applies to ``loop`` now (see the module docstring)."""
+    functorch_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: False)
+    return (
+        loop.integrator.has_adjoint and getattr(loop.field, "has_vjp", False)
+        and not _compiling() and not functorch_active()
+        and (autocast_ok or not _autocast_enabled(x.device.type))
+    )
