@@ -44,7 +44,7 @@ def test_npz_and_csv(cli, tmp_path, tiny_npz, tiny_csv):
     r = cli("train", "--dataset", tiny_npz, *TINY, "--out", tmp_path / "npz")
     assert r.code == 0, r.err
     m = check_metrics(tmp_path / "npz", str(tiny_npz))
-    assert m["model_config"]["num_classes"] == 3 and m["config"]["width"] == 4
+    assert m["model_config"]["num_classes"] == 3 and m["config"]["width"] == 32  # max(32, 3)
     assert (tmp_path / "npz" / "figures" / "trajectories.png").is_file()
     assert not (tmp_path / "npz" / "figures" / "decision_regions.png").exists()  # 3 features
     r = cli("train", "--dataset", tiny_csv, *TINY, "--no-plots", "--out", tmp_path / "csv")

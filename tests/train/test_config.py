@@ -40,8 +40,9 @@ def test_images_get_the_image_defaults_and_width_means_one_stage():
 
 
 def test_user_feature_data_widens_to_the_features():
-    assert defaults_for("my.npz", False, 7)["width"] == 7
-    assert defaults_for("my.csv", False, 2)["width"] == 4
+    assert defaults_for("my.npz", False, 7)["width"] == 32  # zero-padded to USER_MIN_WIDTH
+    assert defaults_for("my.csv", False, 2)["width"] == 32
+    assert defaults_for("my.csv", False, 50)["width"] == 50  # never narrower than the input
     assert defaults_for("imgs.npz", True, 3)["optimizer"] == DEFAULTS_IMAGE["optimizer"]
 
 

@@ -41,6 +41,7 @@ from .defaults import (
     OPTIMIZERS,
     PAPER_PROBLEMS,
     SCHEDULES,
+    user_width,
 )
 from .metric import METRICS
 
@@ -288,7 +289,7 @@ def defaults_for(dataset: str, is_image: bool, n_features: int) -> dict[str, Any
     table = {"2d": DEFAULTS_2D, "image": DEFAULTS_IMAGE, "user": DEFAULTS_USER}[kind]
     out = dict(table)
     if kind != "image" and out.get("width") is None:
-        out["width"] = max(4, n_features)
+        out["width"] = user_width(n_features)
     out.setdefault("standardize", "features" if kind == "user" else "none")
     return out
 
