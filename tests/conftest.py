@@ -15,6 +15,24 @@ def float64():
     torch.set_default_dtype(old)
 
 
+class SumGrads:
+    """The ``grads`` a written VJP adds its weight gradients to: the sums of
+    ``scale * (dK, db)`` (``db`` None adds nothing)."""
+
+    def __init__(self) -> None:
+        self.K = self.b = 0.0
+
+    def add(self, scale, gK, gb) -> None:
+        self.K = self.K + scale * gK
+        self.b = self.b + (0.0 if gb is None else scale * gb)
+
+
+@pytest.fixture
+def sum_grads():
+    """A factory of fresh :class:`SumGrads` (one per VJP call)."""
+    return SumGrads
+
+
 class _FullDisk:
     """A file whose writes fail with ENOSPC once ``room`` bytes are written."""
 

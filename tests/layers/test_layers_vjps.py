@@ -16,17 +16,6 @@ from stablenet.layers.operators import has_vjp
 F64 = torch.float64
 
 
-class Grads:
-    """The ``grads`` a VJP adds to: the sum of ``scale * (dK, db)``."""
-
-    def __init__(self) -> None:
-        self.K = self.b = 0.0
-
-    def add(self, scale, gK, gb):
-        self.K = self.K + scale * gK
-        self.b = self.b + (0.0 if gb is None else scale * gb)
-
-
 def _operator(kind):
     return Dense(3) if kind == "dense" else Conv(2)
 
@@ -92,14 +81,14 @@ FIELDS = {"plain": Plain, "gradient": Gradient}
 @pytest.mark.parametrize("bias", ["scalar", "feature"])
 @pytest.mark.parametrize("kind", ["dense", "conv"])
 @pytest.mark.parametrize("form", sorted(FIELDS))
-def test_first_order_field_vjp(form, kind, bias, activation):
+def test_first_order_field_vjp(form, kind, bias, activation, sum_grads):
     """vjp_scaled(base, alpha, w, res, g) = base + alpha J_y^T g; grads += alpha J_w^T g."""
     field = FIELDS[form](_operator(kind), activation)
     K, b, y, g = _tensors(field.operator, bias, seed=1)
     base, alpha = torch.randn_like(y), -0.7
     out, res = field.add_scaled_res(base, alpha, (K, b), y)
     torch.testing.assert_close(out, base + alpha * field((K, b), y), rtol=1e-14, atol=1e-14)
-    grads = Grads()
+    grads = sum_grads()
     got = field.vjp_scaled(base.clone(), alpha, (K, b), res, g, grads)
     rK, rb, ry = _autograd(lambda K, b, y: alpha * field((K, b), y), (K, b, y), g)
     torch.testing.assert_close(got, base + ry, rtol=1e-12, atol=1e-12)
@@ -112,7 +101,7 @@ def test_first_order_field_vjp(form, kind, bias, activation):
 @pytest.mark.parametrize("kind", ["dense", "conv"])
 @pytest.mark.parametrize("field_type", [Hamiltonian, lambda op, a: SecondOrder(Gradient(op, a))],
                          ids=["hamiltonian", "second-order"])
-def test_partitioned_field_vjps(field_type, kind, bias, activation):
+def test_partitioned_field_vjps(field_type, kind, bias, activation, sum_grads):
     field = field_type(_operator(kind), activation)
     K, b, y, g = _tensors(field.operator, bias, seed=2)
     for part in ("dy", "dz"):
@@ -120,7 +109,7 @@ def test_partitioned_field_vjps(field_type, kind, bias, activation):
         out, res = getattr(field, f"add_scaled_{part}_res")(base, alpha, (K, b), y)
         f = getattr(field, part)
         torch.testing.assert_close(out, base + alpha * f((K, b), y), rtol=1e-14, atol=1e-14)
-        grads = Grads()
+        grads = sum_grads()
         got = getattr(field, f"vjp_scaled_{part}")(base.clone(), alpha, (K, b), res, g, grads)
         rK, rb, ry = _autograd(lambda K, b, y, f=f, a=alpha: a * f((K, b), y), (K, b, y), g)
         torch.testing.assert_close(got, base + ry, rtol=1e-12, atol=1e-12)

@@ -183,7 +183,7 @@ def _values_and_grads(block, x):
 CASES = [
     pytest.param(arch, mode, id=f"{arch}-{mode!r}")
     for arch in sorted(SCHEMES)
-    for mode in (Checkpoint(1), Checkpoint(4), Checkpoint(), Reversible())
+    for mode in (Checkpoint(1), Checkpoint(4), Checkpoint(6), Checkpoint(), Reversible())
     if arch in INVERTIBLE or not isinstance(mode, Reversible)
 ]
 
