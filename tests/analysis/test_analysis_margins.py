@@ -122,3 +122,20 @@ def test_antisymmetric_advice_names_gamma_and_the_suggested_gamma_is_stable(sour
         assert margins.stable
     else:  # sigma' < 1 scales the damping too: the advice is approximate at data states
         assert margins.min_margin > -1e-3
+
+
+def test_euler_warning_bounds_the_growth_over_all_layers(float64):
+    """The forward-Euler warning's growth factor is prod_j max |1 + h lambda_j|: for a
+    linear antisymmetric network with one K for every layer (I + h A normal, A = 1/2 (K -
+    K^T - gamma I)) it equals the spectral norm of the whole network's map."""
+    torch.manual_seed(4)
+    block = stablenet.AntisymmetricResNet(4, 16, 4.0, activation="identity", init="constant")
+    with pytest.warns(RuntimeWarning) as caught:
+        assert not check_stability(block)
+    text = str(caught[0].message)
+    stated = float(text.split("can grow by up to ")[1].split("x")[0])
+    K = block.weights()[0].detach()
+    step = torch.eye(4, dtype=K.dtype) + block.h * K[0]
+    norm = torch.linalg.matrix_norm(torch.linalg.matrix_power(step, 16), ord=2)
+    assert stated == pytest.approx(float(norm), abs=5.1e-3)  # printed to 3 digits
+    assert stated > 1.0

@@ -191,6 +191,9 @@ def instability_message(margins: BlockMargins, block_index: int | None = None) -
         f"first is layer {j}: margin {float(margins.margins[j]):.3g} < 0 at lambda = "
         f"{lam.real:.4g}{lam.imag:+.4g}i. "
     )
+    if margins.integrator == "euler":  # max_j |1 + h lambda_j| = 1 - margin_j, per layer
+        growth = float(torch.prod(1.0 - margins.margins.double().clamp(max=0.0)))
+        text += f"Over all layers the linearised step can grow by up to {growth:.3g}x. "
     depth, gamma = margins.required_depth(), required_damping(margins)
     fixes = []
     if margins.gamma is not None:  # antisymmetric: forward Euler needs damping on the axis
