@@ -16,7 +16,7 @@ import torch
 from stablenet import build_model
 from stablenet.errors import ConfigError, ConfigTypeError
 from stablenet.memory import Reversible
-from stablenet.train import TrainConfig, check, train
+from stablenet.train import TrainConfig, TrainingInterrupted, check, train
 from stablenet.train.distributed import check_config
 from stablenet.train.gpu import compiled_step_model
 
@@ -126,6 +126,26 @@ def test_channels_last_gives_the_same_losses(images):
     ref = plain.model.state_dict()
     for key, value in fast.model.state_dict().items():
         torch.testing.assert_close(value, ref[key], rtol=1e-10, atol=1e-12)
+
+
+def test_resume_with_autocast_and_channels_last_gives_the_uninterrupted_weights(tmp_path,
+                                                                              images):
+    """Stopped mid-run and resumed (the model rebuilt in channels-last, the steps again
+    under autocast), the run ends with exactly the weights of the uninterrupted one."""
+    kw = dict(dataset=images, channels=[2, 4], depth=2, epochs=2, batch_size=16,
+              autocast="bf16", channels_last=True, limit_train=None, limit_val=None)
+
+    def stop_at_step_6(trainer, event):
+        if event == "step" and trainer.step_k == 6:
+            trainer.stop.request()
+
+    train(config(**kw), tmp_path / "full")
+    with pytest.raises(TrainingInterrupted):
+        train(config(**kw), tmp_path / "part", callback=stop_at_step_6)
+    train(None, tmp_path / "part", resume=True)
+    a = torch.load(tmp_path / "full" / "model.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "part" / "model.pt", weights_only=True)["state_dict"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 @pytest.mark.parametrize("kw, error, message", [
