@@ -114,7 +114,7 @@ class StableBlock(nn.Module):
         The block keeps its own copy of the mode (``block.memory``), validated against its
         integrator. Without grad mode, and with ``return_trajectory=True`` (the trajectory
         is itself O(N)), every mode runs the plain loop. Reversible mode computes in the
-        input's dtype (autocast off).
+        input's dtype (at least the weights': under autocast, float32; autocast off).
 
         Every mode backpropagates with the written discrete adjoint (one autograd node for
         the block, :mod:`stablenet.memory.adjoint`) where it applies: the library's

@@ -37,6 +37,7 @@ from ..train.config import options_from_file
 from ..train.defaults import DEVICES, DTYPES, OPTIMIZERS, SCHEDULES
 from ..train.distributed import is_main_process
 from ..train.figures import plot_run
+from ..train.gpu import AUTOCAST
 from ..train.metric import METRICS
 from ..train.setup import build, load_data
 from ._common import epochs_list, int_list, out_path, plain_warnings, relative, say
@@ -91,6 +92,16 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "compile": dict(nargs="?", const="inductor", metavar="BACKEND",
                     help="torch.compile the training steps (backend inductor, or the one "
                     "named); pays on long runs (compiling takes seconds per level)"),
+    "autocast": dict(choices=tuple(AUTOCAST), help="run the training steps' forward under "
+                     "bf16 autocast (the loss in float32; validation and evaluation in full "
+                     "precision; reversible mode rebuilds in float32); with --dtype float32. "
+                     "For GPUs; not yet measured on one"),
+    "channels_last": dict(action="store_true", help="images: data and convolution weights "
+                          "in channels-last memory format (same values; may pay on a GPU, "
+                          "not yet measured on one)"),
+    "cuda_graphs": dict(action="store_true", help="capture the training step in CUDA graphs "
+                        "(torch.compile mode reduce-overhead; static shapes); needs --device "
+                        "cuda. Not yet measured on a GPU"),
 }
 
 

@@ -21,6 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor
 
 from ..checks import nonnegative_real, positive_int
@@ -151,6 +152,9 @@ class Reversible(MemoryMode):
             raise NotInvertibleError(integrator.name)
 
     def integrate(self, loop: Loop, x: Tensor, K: Tensor, b: Tensor) -> State:
+        # under autocast the input may be bf16 / fp16: rebuild in the weights' dtype at least
+        # (a half-precision reconstruction would drift past drift_tol at once)
+        x = x.to(torch.promote_types(x.dtype, K.dtype))
         run = reversible_adjoint if hand_written(loop, x, autocast_ok=True) else (
             reversible_integrate)
         state, self.record = run(loop, x, K, b, self.drift_tol)

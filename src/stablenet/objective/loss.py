@@ -29,10 +29,20 @@ class Evaluation:
 
 
 def objective(
-    model: StableModel, x: Tensor, y: Tensor, alpha: float, beta: float
+    model: StableModel, x: Tensor, y: Tensor, alpha: float, beta: float,
+    autocast: torch.dtype | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """(mean cross-entropy + R, logits) of one batch; R as in :func:`regularization`."""
-    logits = model(x)
+    """(mean cross-entropy + R, logits) of one batch; R as in :func:`regularization`.
+
+    ``autocast`` (e.g. ``torch.bfloat16``): the forward ``model(x)`` runs under
+    ``torch.autocast(x.device.type, dtype=autocast)`` and the loss in float32 (the logits
+    cast to float32 at least, R outside autocast)."""
+    if autocast is None:
+        logits = model(x)
+    else:
+        with torch.autocast(x.device.type, dtype=autocast):
+            logits = model(x)
+        logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
     loss = F.cross_entropy(logits, y) + regularization(model, alpha, beta)
     return loss, logits
 

@@ -43,6 +43,7 @@ from .defaults import (
     SCHEDULES,
     user_width,
 )
+from .gpu import check_for_data, check_gpu_options
 from .metric import METRICS
 
 #: run-log formats (``log``): the CSV logs are always written, TensorBoard's on request
@@ -64,6 +65,9 @@ class TrainConfig:
     networks run far faster on 1 thread (no waiting on busy cores), their default.
     ``compile``: a ``torch.compile`` backend (``"inductor"``, the CLI's ``--compile``) for
     the training steps (adam, sgd, lbfgs; evaluation stays eager); None: eager.
+    ``autocast`` (``"bf16"``), ``channels_last``, ``cuda_graphs``: the speed options for a
+    GPU of :mod:`stablenet.train.gpu` (bf16 forward in the training steps, channels-last
+    images, the step captured in CUDA graphs).
     ``log``: the run directory always gets ``log_steps.csv`` and ``log_epochs.csv``
     (:mod:`stablenet.train.runlog`); ``"tensorboard"`` adds TensorBoard event files in
     ``DIR/tensorboard`` (needs the ``tensorboard`` package).
@@ -104,6 +108,9 @@ class TrainConfig:
     memory: MemorySpec = "store"
     threads: int | None = None
     compile: str | None = None
+    autocast: str | None = None
+    channels_last: bool = False
+    cuda_graphs: bool = False
     standardize: str | None = None
     log: str = "csv"
 
@@ -212,6 +219,7 @@ def check(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"--momentum must be in [0, 1), got {c.momentum}")
     if c.compile is not None:
         _check_compile(c)
+    check_gpu_options(c)
     if c.log == "tensorboard" and importlib.util.find_spec("tensorboard") is None:
         raise ConfigError("--log tensorboard needs the tensorboard package: pip install "
                           "tensorboard (or stablenet[tensorboard]); the CSV logs are written "
@@ -314,6 +322,7 @@ def resolve(config: TrainConfig, is_image: bool, n_features: int) -> TrainConfig
         if values.get(key) is None:
             values[key] = value
     resolved = check(TrainConfig.from_dict(values))
+    check_for_data(resolved, is_image)
     if is_image and resolved.standardize == "features":
         raise ConfigError("--standardize features applies to feature vectors; images are "
                           "scaled to [0, 1] and normalised by the network's batch norm "

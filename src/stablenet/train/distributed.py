@@ -168,6 +168,10 @@ def check_config(config: TrainConfig, n_train: int, w: int) -> None:
     if config.compile is not None:
         raise ConfigError("--compile is not supported under torchrun (the steps run through "
                           "DistributedDataParallel); train compiled in one process, or drop it")
+    if config.cuda_graphs:
+        raise ConfigError("--cuda-graphs is not supported under torchrun (the steps run "
+                          "through DistributedDataParallel); capture the step in one process, "
+                          "or drop it")
     s = config.batch_size if 0 < config.batch_size < n_train else n_train
     smallest = n_train % s or s
     if smallest < w:

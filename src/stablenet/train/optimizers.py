@@ -5,7 +5,8 @@ the objective ``loss`` before the update (BCD: after it), the ``correct`` predic
 and the ``count`` of examples; the loop relies on these three keys), ``state_dict()`` /
 ``load_state_dict()`` and optionally ``set_lr(lr)``.
 Adam, SGD with momentum and L-BFGS (strong-Wolfe line search; give it the full batch)
-are wrapped by :class:`TorchStepper`; SGD and L-BFGS work in the Sobolev metric on the
+are wrapped by :class:`TorchStepper` (its forward under bf16 autocast with
+``--autocast``, :mod:`.gpu`); SGD and L-BFGS work in the Sobolev metric on the
 blocks' weights (``metric``, see :mod:`.metric`); the paper's block coordinate descent
 (``stablenet.optim``) plugs in through the same interface.
 
@@ -28,6 +29,7 @@ from ..objective import correct, objective
 from ..optim import BlockCoordinateDescent
 from ..timemetric import TimeMetric
 from .config import TrainConfig
+from .gpu import autocast_dtype
 from .metric import MetricLBFGS, precondition_gradients, time_metrics
 
 
@@ -60,8 +62,9 @@ class TorchStepper:
 
     def __init__(self, optimizer: torch.optim.Optimizer, alpha: float, beta: float,
                  max_grad_norm: float, precondition: dict[int, TimeMetric] | None = None,
-                 relative: bool = False) -> None:
+                 relative: bool = False, autocast: torch.dtype | None = None) -> None:
         self.optimizer, self.alpha, self.beta = optimizer, alpha, beta
+        self.autocast = autocast  # the forward's autocast dtype (see .gpu), None: none
         self.max_grad_norm = max_grad_norm
         self.precondition = precondition or {}  # gradients in the blocks' time metric
         self.relative = relative
@@ -71,7 +74,7 @@ class TorchStepper:
 
         def closure() -> Tensor:
             self.optimizer.zero_grad(set_to_none=True)
-            loss, logits = objective(model, x, y, self.alpha, self.beta)
+            loss, logits = objective(model, x, y, self.alpha, self.beta, self.autocast)
             if not first:  # check the current weights only, not line-search trial points
                 value = float(loss.detach())
                 if not math.isfinite(value):
@@ -107,11 +110,11 @@ def make_stepper(config: TrainConfig, model: StableModel) -> Stepper:
     params = list(model.parameters())
     name, lr = config.optimizer, config.lr
     metrics = time_metrics(model, config.metric, config.alpha)  # see .metric
-    precondition = None
+    precondition, autocast = None, autocast_dtype(config)
     if name == "adam":  # the relative gradient h M^{-1} g (see .metric)
         opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr)
         return TorchStepper(opt, config.alpha, config.beta, config.max_grad_norm, metrics,
-                            relative=True)
+                            relative=True, autocast=autocast)
     elif name == "sgd":
         opt, precondition = torch.optim.SGD(params, lr=lr, momentum=config.momentum), metrics
     elif name == "lbfgs":
@@ -121,7 +124,8 @@ def make_stepper(config: TrainConfig, model: StableModel) -> Stepper:
         return _bcd(config, model)
     else:
         raise ConfigError(f"unknown optimizer {name!r}")
-    return TorchStepper(opt, config.alpha, config.beta, config.max_grad_norm, precondition)
+    return TorchStepper(opt, config.alpha, config.beta, config.max_grad_norm, precondition,
+                        autocast=autocast)
 
 
 def _bcd(config: TrainConfig, model: StableModel) -> Stepper:

@@ -5,7 +5,8 @@
   (:func:`stablenet.data.subsample`, which checks the subset again).
 * :func:`torch_setup`: the ``torch.device`` and dtype of the config (CUDA checked).
 * :func:`build`: the model of the config at level ``level`` (depth ``depth * 2**level``),
-  its input standardisation fitted on the training split.
+  its input standardisation fitted on the training split (channels-last with
+  ``--channels-last``).
 * :func:`stability_warnings`: the stability analysis' warnings on the initial weights.
 """
 
@@ -25,6 +26,7 @@ from ..preprocessing import fit_preprocess
 from ..registry import build_model
 from .config import TrainConfig
 from .distributed import local_device
+from .gpu import to_channels_last
 from .multilevel import level_depth
 from .resources import check_fits
 
@@ -69,7 +71,8 @@ def build(config: TrainConfig, split: DataSplit, level: int = 0) -> StableModel:
         shown = ", ".join(repr(names[j]) for j in constant[:8]) + (", ..." * (len(constant) > 8))
         note(f"feature(s) {shown} are constant in the training split; they are centred, not "
              "scaled (their std is taken as 1)")
-    return model.to(device=device, dtype=dtype)
+    model = model.to(device=device, dtype=dtype)
+    return to_channels_last(model) if config.channels_last else model
 
 
 def stability_warnings(model: StableModel, x: torch.Tensor) -> list[str]:

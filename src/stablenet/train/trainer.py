@@ -35,6 +35,7 @@ from .config import TrainConfig
 from .distributed import data_parallel
 from .divergence import diagnose
 from .fingerprint import data_fingerprint
+from .gpu import compiled_step_model, data_channels_last, mark_step
 from .multilevel import prolong_model
 from .optimizers import NonFinite, learning_rate, make_stepper
 from .progress import Progress
@@ -66,7 +67,9 @@ class Trainer:
         self.parallel = data_parallel(config, split.n_train, self.device)  # torchrun: DDP
         if self.parallel is not None and self.parallel.rank != 0:
             self.out = None  # rank 0 alone writes checkpoints, model and metrics
-        self.data = split.to(dtype=self.dtype, device=self.device)
+        self.data = split.to(dtype=self.dtype, device=self.device)  # held on the device
+        if config.channels_last:
+            self.data = data_channels_last(self.data)
         self.data_fingerprint = data_fingerprint(config.dataset, split)  # checked on resume
         self.data_order = seed_everything(config.seed)
         self.model: StableModel = build(config, split, 0)
@@ -255,6 +258,7 @@ class Trainer:
             if self.parallel is not None:  # this rank's slice; global metrics
                 out = self.parallel.step(self.stepper, self.model, xb, yb)
             else:
+                mark_step(self.config)  # a new step for CUDA graph trees (--cuda-graphs)
                 out = self.stepper.step(self.step_model(), xb, yb)
             if not math.isfinite(float(out["loss"])):
                 raise NonFinite("loss", float(out["loss"]))
@@ -276,11 +280,12 @@ class Trainer:
 
     def step_model(self) -> torch.nn.Module:
         """The model the optimizer steps call: ``torch.compile(model)`` with ``--compile``
-        (compiled once per level; it shares the model's parameters), else the model."""
-        if self.config.compile is None:
+        or ``--cuda-graphs`` (compiled once per level, :func:`.gpu.compiled_step_model`; it
+        shares the model's parameters), else the model."""
+        if self.config.compile is None and not self.config.cuda_graphs:
             return self.model
         if self._compiled is None:
-            self._compiled = torch.compile(self.model, backend=self.config.compile)
+            self._compiled = compiled_step_model(self.model, self.config)
         return self._compiled
 
     def _end_epoch(self) -> None:
