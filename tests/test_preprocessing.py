@@ -75,8 +75,9 @@ def test_statistics_come_from_the_training_split_and_survive_save_load(tmp_path)
     from stablenet.analysis.network import analysis_copy, block_inputs  # as analyze sees it
 
     y0 = block_inputs(analysis_copy(loaded), split.x_val)[0]
+    pad = y0.shape[1] - split.x_val.shape[1]  # zero-padded to the network's width
     expect = torch.nn.functional.pad((split.x_val.double() - pre.mean.double())
-                                     / pre.std.double(), (0, 2))
+                                     / pre.std.double(), (0, pad))
     assert torch.allclose(y0, expect, rtol=1e-6, atol=1e-6)
 
 
