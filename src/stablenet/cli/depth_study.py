@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out = ensure_writable_dir(args.out)
     rows: list[dict[str, Any]] = []
+    done: list[Any] = []  # the StudyRuns so far (a coarse run's 4N distance arrives later)
     start = time.perf_counter()
     header = "\n".join([
         "# stablenet depth-study", "",
@@ -131,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     ])
 
     def report(run) -> None:
-        rows[:] = [r for r in rows if not _same(r, run.row())] + [run.row()]
+        done.append(run)
+        rows[:] = [r.row() for r in done]
         say(f"{run.table} {run.problem} {run.arch} N={run.depth}: val "
             f"{100 * run.val_accuracy:.1f}%, {run.seconds:.1f} s, gradient ratio "
             f"{run.gradient_ratio:.3g}", False)
@@ -152,6 +154,3 @@ def run(args: argparse.Namespace) -> int:
     say(f"wrote {relative(out / 'depth_study.md')}", args.quiet)
     return 0
 
-
-def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return all(a[k] == b[k] for k in ("table", "problem", "arch", "depth"))

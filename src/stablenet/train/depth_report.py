@@ -14,12 +14,15 @@ from typing import Any
 
 from ..plotting import pyplot, save_figure
 
-QUANTITIES = (
-    ("val_accuracy", "best validation accuracy", lambda v: f"{100 * v:.1f}%"),
-    ("seconds", "training time (s)", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}"),
-    ("gradient_ratio", "gradient ratio ||dL/dY_0|| / ||dL/dY_N|| (trained)", lambda v: f"{v:.3g}"),
+QUANTITIES = (  # (key, table title, cell format, figure panel title)
+    ("val_accuracy", "best validation accuracy", lambda v: f"{100 * v:.1f}%",
+     "best validation accuracy"),
+    ("seconds", "training time (s)", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}",
+     "training time (s)"),
+    ("gradient_ratio", "gradient ratio ||dL/dY_0|| / ||dL/dY_N|| (trained)", lambda v: f"{v:.3g}",
+     "||dL/dY_0|| / ||dL/dY_N||"),
     ("distance_to_4n", "relative L2(0, T) distance of the weights trained at N and 4N",
-     lambda v: f"{v:.3g}"),
+     lambda v: f"{v:.3g}", "weights: distance N to 4N"),
 )
 
 
@@ -42,7 +45,7 @@ def markdown(rows: list[dict[str, Any]], header: str = "") -> str:
     for table in dict.fromkeys(r["table"] for r in rows):
         sub = [r for r in rows if r["table"] == table]
         depths = sorted({r["depth"] for r in sub})
-        for key, title, fmt in QUANTITIES:
+        for key, title, fmt, _ in QUANTITIES:
             if key == "distance_to_4n" and table != "fixed-T":
                 continue
             lines += ["", f"### {table}: {title}", "",
@@ -66,18 +69,24 @@ def figures(rows: list[dict[str, Any]], out: Path) -> list[Path]:
         fig, axes = plt.subplots(len(problems), len(keys), squeeze=False,
                                  figsize=(3.6 * len(keys), 3.0 * len(problems)))
         for i, problem in enumerate(problems):
-            for k, (key, title, _) in enumerate(keys):
+            for k, (key, _, _, panel) in enumerate(keys):
                 ax = axes[i][k]
                 for arch in dict.fromkeys(r["arch"] for r in sub if r["problem"] == problem):
                     pts = sorted((r["depth"], r[key]) for r in sub if r["problem"] == problem
                                  and r["arch"] == arch and r.get(key) is not None)
                     if pts:
                         ax.plot(*zip(*pts, strict=True), marker="o", label=arch)
+                if not ax.lines:  # nothing measured (e.g. no 4N run): say so, no empty axes
+                    ax.text(0.5, 0.5, "not measured", ha="center", va="center",
+                            transform=ax.transAxes, color="0.5")
+                    ax.set_xticks([]), ax.set_yticks([])
+                    ax.set_title(f"{problem}: {panel}", fontsize=9)
+                    continue
                 ax.set_xscale("log", base=2)
                 if key != "val_accuracy":
                     ax.set_yscale("log")
                 ax.set_xlabel("depth N")
-                ax.set_title(f"{problem}: {title.split(' (')[0]}", fontsize=9)
+                ax.set_title(f"{problem}: {panel}", fontsize=9)
         axes[0][0].legend(fontsize=7)
         fig.suptitle(f"depth study, {table}")
         paths.append(save_figure(fig, out / f"depth_study_{table}.png"))

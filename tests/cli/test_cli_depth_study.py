@@ -1,0 +1,32 @@
+"""``stablenet depth-study``: the files it writes after every run and at the end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import stablenet.cli.depth_study as cli_study
+
+
+@pytest.mark.filterwarnings("ignore:block 0:RuntimeWarning")  # N = 2: h = 2, on purpose tiny
+def test_json_after_each_run_has_the_distances_known_so_far(cli, tmp_path, monkeypatch):
+    written = []
+    save = cli_study.save_text
+
+    def spy(text, path, *a, **kw):
+        if path.name == "depth_study.json":
+            written.append(json.loads(text))
+        return save(text, path, *a, **kw)
+
+    monkeypatch.setattr(cli_study, "save_text", spy)
+    r = cli("depth-study", "--out", tmp_path / "s", "--problems", "swissroll", "--archs",
+            "hamiltonian", "--depths", "2,8", "--tables", "fixed-T", "--T", "4", "--epochs",
+            "1", "--limit-train", "40", "--no-plots", "--quiet")
+    assert r.code == 0, r.err
+    after_8 = written[1]  # the rewrite after the N = 8 run: N = 2's distance to it is known
+    assert [row["depth"] for row in after_8] == [2, 8]
+    assert after_8[0]["distance_to_4n"] is not None and after_8[1]["distance_to_4n"] is None
+    final = json.loads((tmp_path / "s" / "depth_study.json").read_text())
+    assert final == after_8  # the end of the study adds nothing the last rewrite lacked
+    assert "| swissroll | hamiltonian |" in (tmp_path / "s" / "depth_study.md").read_text()
