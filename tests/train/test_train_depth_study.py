@@ -9,8 +9,10 @@ import pytest
 import torch
 
 from stablenet import build_model
+from stablenet.train import depth_study
 from stablenet.train.depth_report import figures, markdown
 from stablenet.train.depth_study import run_study, weight_distance
+from stablenet.train.divergence import DivergenceError
 
 
 def _pair(seed=0):
@@ -65,3 +67,29 @@ def test_report_marks_missing_cells_and_draws_every_table(tmp_path):
     assert "| peaks | leapfrog | - | - |" in text  # no distance measured
     paths = figures(rows, tmp_path)
     assert [p.name for p in paths] == ["depth_study_fixed-T.png"] and paths[0].stat().st_size
+
+
+@pytest.mark.filterwarnings("ignore:block 0:RuntimeWarning")  # N = 2: h = 2, on purpose tiny
+def test_a_diverging_run_is_a_result_and_the_study_goes_on(tmp_path, monkeypatch):
+    """A run whose training diverges (here: the deeper ResNet, made to) is recorded with the
+    reason and no accuracy; the other runs, and the report, go on."""
+    real = depth_study.train
+
+    def train(config, *a, **kw):
+        if config.arch == "resnet" and config.depth == 8:
+            raise DivergenceError("training diverged at level 1/1 (depth 8), epoch 1, step 1: "
+                                  "the gradient norm is inf; the largest weight gradient ...")
+        return real(config, *a, **kw)
+
+    monkeypatch.setattr(depth_study, "train", train)
+    runs = run_study(["swissroll"], ["resnet", "hamiltonian"], [2, 8], ["fixed-T"], T=4.0,
+                     h=0.5, options=dict(epochs=1, limit_train=40, seed=0), out=tmp_path)
+    got = {(r.arch, r.depth): r for r in runs}
+    deep = got["resnet", 8]
+    assert deep.diverged == "the gradient norm is inf"
+    assert deep.val_accuracy is None and deep.gradient_ratio is None
+    assert got["resnet", 2].distance_to_4n is None  # no distance to a diverged run
+    assert got["hamiltonian", 2].distance_to_4n is not None
+    assert got["hamiltonian", 8].val_accuracy is not None
+    text = markdown([r.row() for r in runs])
+    assert "| swissroll | resnet | " in text and "| diverged |" in text

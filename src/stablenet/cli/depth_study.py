@@ -134,9 +134,10 @@ def run(args: argparse.Namespace) -> int:
     def report(run) -> None:
         done.append(run)
         rows[:] = [r.row() for r in done]
-        say(f"{run.table} {run.problem} {run.arch} N={run.depth}: val "
-            f"{100 * run.val_accuracy:.1f}%, {run.seconds:.1f} s, gradient ratio "
-            f"{run.gradient_ratio:.3g}", False)
+        what = (f"diverged ({run.diverged})" if run.diverged else
+                f"val {100 * run.val_accuracy:.1f}%, gradient ratio {run.gradient_ratio:.3g}")
+        say(f"{run.table} {run.problem} {run.arch} N={run.depth}: {what}, {run.seconds:.1f} s",
+            False)
         text = header + f"  \nTotal time so far: {time.perf_counter() - start:.0f} s\n"
         save_text(markdown(rows, text), out / "depth_study.md")
         save_text(json.dumps(rows, indent=1) + "\n", out / "depth_study.json")

@@ -54,7 +54,9 @@ def markdown(rows: list[dict[str, Any]], header: str = "") -> str:
             for problem in dict.fromkeys(r["problem"] for r in sub):
                 for arch in dict.fromkeys(r["arch"] for r in sub if r["problem"] == problem):
                     cells = [_cell(_value(sub, key, problem=problem, arch=arch, depth=d), fmt)
-                             for d in depths]
+                             if not (key == "val_accuracy" and _value(
+                                 sub, "diverged", problem=problem, arch=arch, depth=d))
+                             else "diverged" for d in depths]
                     lines.append(f"| {problem} | {arch} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -14,7 +14,9 @@ weights trained at N and at 4N, their relative distance in L2(0, T) at the commo
 times t_j = j T / N: sqrt(sum_j |theta^N_j - theta^{4N}_{4j}|^2) / sqrt(sum_j
 |theta^{4N}_{4j}|^2) over K and b of every block (fixed T only: at fixed h the two networks
 live on different intervals). If training converges to a continuum limit this distance
-goes to 0 as N grows.
+goes to 0 as N grows. A run whose training diverges (an unstable network at large T, say)
+is a result, not an error: it is recorded with ``diverged`` (the reason) and no accuracy,
+and the study goes on.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ..analysis import gradient_norms
 from ..errors import ConfigError
 from .api import train
 from .config import TrainConfig
+from .divergence import DivergenceError
 
 DEPTHS = (16, 64, 256, 1024, 4096)
 QUICK_DEPTHS = (16, 64, 256)
@@ -48,11 +51,12 @@ class StudyRun:
     arch: str
     depth: int
     T: float
-    val_accuracy: float
-    train_accuracy: float
+    val_accuracy: float | None  # None: the training diverged
+    train_accuracy: float | None
     seconds: float
-    gradient_ratio: float
+    gradient_ratio: float | None
     distance_to_4n: float | None = None  # filled when the 4N run exists (fixed T)
+    diverged: str | None = None  # why the training diverged (the first sentence)
     model: nn.Module | None = field(default=None, repr=False)
 
     def row(self) -> dict[str, Any]:
@@ -97,7 +101,8 @@ def run_study(
                     run = _one(table, problem, arch, depth, t_final, options, out, progress)
                     by_depth[depth] = run
                     coarse = by_depth.get(depth // 4) if depth % 4 == 0 else None
-                    if table == "fixed-T" and coarse is not None:
+                    if table == "fixed-T" and coarse is not None and None not in (
+                            coarse.model, run.model):
                         coarse.distance_to_4n = weight_distance(coarse.model, run.model)
                         coarse.model = None  # no longer needed
                     runs.append(run)
@@ -114,7 +119,14 @@ def _one(table: str, problem: str, arch: str, depth: int, T: float, options: dic
                             "T": T, "levels": 1})
     run_dir = None if out is None else out / table / f"{problem}-{arch}-N{depth}"
     start = time.perf_counter()
-    result = train(config, run_dir, overwrite=True, progress=progress)
+    try:
+        result = train(config, run_dir, overwrite=True, progress=progress)
+    except DivergenceError as err:
+        reason = str(err).split(": ", 1)[-1].split("; ")[0]  # "the gradient norm is inf"
+        return StudyRun(table=table, problem=problem, arch=arch, depth=depth, T=T,
+                        val_accuracy=None, train_accuracy=None,
+                        seconds=time.perf_counter() - start, gradient_ratio=None,
+                        diverged=reason)
     seconds = time.perf_counter() - start
     m, data = result.metrics, result.split  # the data the run trained on
     x_val, y_val = data.x_val.to(torch.float64), data.y_val
