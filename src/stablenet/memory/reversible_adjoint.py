@@ -18,8 +18,9 @@ import torch
 from torch import Tensor
 
 from ..integrators.base import State
-from .adjoint import DiscreteAdjoint, SlotGrads, WeightGrads, owned
+from .adjoint import DiscreteAdjoint, owned
 from .drift import DRIFT_TOL, Cast, DriftRecord, guarded, relative_drift
+from .grads import SlotGrads, WeightGrads
 from .loop import Loop
 
 
