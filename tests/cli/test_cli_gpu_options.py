@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from cli_assert import expect_error
 
 BASE = ["train", "--depth", "2", "--levels", "1", "--epochs", "1", "--limit-train", "40",
         "--quiet", "--no-plots"]
@@ -19,13 +20,6 @@ def images(tmp_path):
     np.savez(path, x_train=rng.standard_normal((24, 1, 8, 8)), y_train=np.arange(24) % 3,
              x_val=rng.standard_normal((6, 1, 8, 8)), y_val=np.arange(6) % 3)
     return path
-
-
-def expect_error(result, *fragments: str) -> None:
-    assert result.code == 2, (result.code, result.err)
-    assert "Traceback" not in result.err and "Traceback" not in result.out
-    for fragment in fragments:
-        assert fragment in result.err, (fragment, result.err)
 
 
 @pytest.mark.parametrize("flags, fragments", [

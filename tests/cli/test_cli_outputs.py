@@ -8,18 +8,12 @@ import os
 
 import pytest
 import torch
+from cli_assert import expect_error
 
 import stablenet
 
 TRAIN = ["train", "--dataset", "ellipses", "--depth", "2", "--epochs", "1", "--limit-train",
          "40", "--quiet", "--no-plots"]
-
-
-def expect_error(result, *fragments: str) -> None:
-    assert result.code == 2, (result.code, result.out, result.err)
-    assert "Traceback" not in result.err + result.out
-    for fragment in fragments:
-        assert fragment in result.err, (fragment, result.err)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import time
 
 import pytest
 import torch
+from cli_assert import expect_error
 
 from stablenet.train.defaults import DEFAULTS_2D, DEFAULTS_IMAGE, DEFAULTS_USER
 from stablenet.train.rundir import LOCK
@@ -20,13 +21,6 @@ from stablenet.train.trainer import Trainer
 
 TRAIN = ["train", "--dataset", "ellipses", "--depth", "2", "--epochs", "2", "--limit-train",
          "40", "--quiet", "--no-plots"]
-
-
-def expect_error(result, *fragments: str) -> None:
-    assert result.code == 2, (result.code, result.out, result.err)
-    assert "Traceback" not in result.err + result.out
-    for fragment in fragments:
-        assert fragment in result.err, (fragment, result.err)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")

@@ -7,15 +7,9 @@ import csv
 
 import numpy as np
 import pytest
+from cli_assert import expect_error
 
 TRAIN = ["--depth", "2", "--T", "1", "--epochs", "20", "--no-plots"]
-
-
-def expect_error(result, *fragments: str) -> None:
-    assert result.code == 2, (result.code, result.out, result.err)
-    assert "Traceback" not in result.err + result.out
-    for fragment in fragments:
-        assert fragment in result.err, (fragment, result.err)
 
 
 @pytest.fixture

@@ -7,16 +7,10 @@ import gzip
 import numpy as np
 import pytest
 import torch
+from cli_assert import expect_error
 
 BASE = ["train", "--dataset", "ellipses", "--depth", "2", "--levels", "1", "--epochs", "1",
         "--limit-train", "40", "--quiet", "--no-plots"]
-
-
-def expect_error(result, *fragments: str) -> None:
-    assert result.code == 2, (result.code, result.err)
-    assert "Traceback" not in result.err and "Traceback" not in result.out
-    for fragment in fragments:
-        assert fragment in result.err, (fragment, result.err)
 
 
 @pytest.mark.parametrize("flags, message", [
