@@ -142,10 +142,9 @@ def run(args: argparse.Namespace) -> int:
         save_text(markdown(rows, text), out / "depth_study.md")
         save_text(json.dumps(rows, indent=1) + "\n", out / "depth_study.json")
 
-    with plain_warnings():
-        runs = run_study(args.problems, args.archs, depths, args.tables, args.T, h, options,
-                         out, report, progress=not args.quiet)
-    rows[:] = [r.row() for r in runs]  # with the distances filled in after their 4N runs
+    with plain_warnings():  # report() has kept rows up to date, 4N distances included
+        run_study(args.problems, args.archs, depths, args.tables, args.T, h, options, out,
+                  report, progress=not args.quiet)
     text = header + f"  \nTotal time: {time.perf_counter() - start:.0f} s\n"
     save_text(markdown(rows, text), out / "depth_study.md")
     save_text(json.dumps(rows, indent=1) + "\n", out / "depth_study.json")
