@@ -20,7 +20,7 @@ def test_operators_fields_and_parametrizations(operator):
     assert isinstance(Plain(operator), I.Field) and isinstance(Gradient(operator), I.Field)
     assert isinstance(Hamiltonian(operator), I.PartitionedField)
     assert isinstance(Free(), I.Parametrization)
-    assert isinstance(Antisymmetric(), I.Parametrization)
+    assert isinstance(Antisymmetric(0.1), I.Parametrization)
 
 
 def test_integrators():

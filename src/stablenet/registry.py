@@ -19,7 +19,7 @@ from .blocks import StableBlock
 from .checks import choice
 from .errors import CheckpointError, ConfigError, ConfigTypeError
 from .io import load_torch, save_torch
-from .layers import DEFAULT_GAMMA
+from .layers import default_gamma
 from .memory import MemorySpec, as_memory, from_legacy
 from .models import Model, StableClassifier, StableImageNet
 from .preprocessing import check_data_info, make_preprocess
@@ -41,7 +41,7 @@ def build_block(
 def build_model(
     arch: str, input_shape: Sequence[int], num_classes: int, width: int | Sequence[int],
     depth: int | Sequence[int], T: float, activation: str = "tanh", bias: str = "scalar",
-    gamma: float = DEFAULT_GAMMA, opening: str = "pad", memory: MemorySpec = "store",
+    gamma: float | None = None, opening: str = "pad", memory: MemorySpec = "store",
     init: str = "smooth",
     standardize: str = "none", data_info: dict[str, Any] | None = None,
 ) -> Model:
@@ -52,12 +52,16 @@ def build_model(
     :mod:`stablenet.memory` mode or its name) sets every block's memory mode (each block
     owns a copy, :meth:`StableBlock.set_memory`); the config records it readably,
     ``memory={"mode": "checkpoint", "every": 4}``. ``init`` names the law of the blocks'
-    K(t) (``"smooth"``, ``"constant"``, ``"iid"``; see :mod:`stablenet.timegrid`).
+    K(t) (``"smooth"``, ``"constant"``, ``"iid"``; see :mod:`stablenet.timegrid`). ``gamma``:
+    the antisymmetric network's damping (None: :func:`stablenet.layers.default_gamma`,
+    2 / T; the config records the value used).
     ``standardize="features"`` makes the first stage a
     :class:`stablenet.preprocessing.Standardize` (statistics set by its ``fit``, saved in the
     state dict); ``data_info`` (class names, feature names, input scaling) is
     kept in the config (see :mod:`stablenet.preprocessing`).
     """
+    if gamma is None:
+        gamma = default_gamma(T)
     config = dict(
         arch=_check_arch(arch), input_shape=[int(s) for s in input_shape],
         num_classes=num_classes, width=width if isinstance(width, int) else list(width),

@@ -24,7 +24,7 @@ from typing import Any
 from .activations import ActivationLike
 from .blocks import Init, StableBlock
 from .integrators import ForwardEuler, Leapfrog, Verlet
-from .layers import DEFAULT_GAMMA, Antisymmetric, Conv, Dense, Gradient, Hamiltonian, Plain
+from .layers import Antisymmetric, Conv, Dense, Gradient, Hamiltonian, Plain, default_gamma
 from .memory import MemorySpec, NotInvertibleError
 
 # arch -> (layer function, integrator, antisymmetric parametrisation?)
@@ -46,7 +46,9 @@ class ArchBlock(StableBlock):
 
     ``memory`` (``Store()``, ``Checkpoint(every=k)``, ``Reversible()`` or their names)
     chooses what backward keeps (see :meth:`StableBlock.set_memory`); reversible mode only
-    for the architectures in :data:`INVERTIBLE_ARCHS` (hamiltonian, leapfrog).
+    for the architectures in :data:`INVERTIBLE_ARCHS` (hamiltonian, leapfrog). ``gamma``
+    is the antisymmetric network's damping (None: :func:`~stablenet.layers.default_gamma`,
+    2 / T); the other architectures ignore it.
     """
 
     arch = ""
@@ -54,14 +56,15 @@ class ArchBlock(StableBlock):
 
     def __init__(
         self, width: int, depth: int, T: float, activation: ActivationLike = "tanh",
-        bias: str = "scalar", init: Init = None, *, gamma: float = DEFAULT_GAMMA,
+        bias: str = "scalar", init: Init = None, *, gamma: float | None = None,
         memory: MemorySpec = "store", **operator_kwargs: Any,
     ) -> None:
         field_type, integrator_type, antisym = ARCH_TABLE[self.arch]
         operator = self.operator_type(width, **operator_kwargs)
         super().__init__(
             field_type(operator, activation), integrator_type(), depth, T,
-            parametrization=Antisymmetric(gamma) if antisym else None, bias=bias, init=init,
+            parametrization=Antisymmetric(default_gamma(T) if gamma is None else gamma)
+            if antisym else None, bias=bias, init=init,
             memory=memory,
         )
 

@@ -127,9 +127,11 @@ def test_antisymmetric_advice_names_gamma_and_the_suggested_gamma_is_stable(sour
 def test_euler_warning_bounds_the_growth_over_all_layers(float64):
     """The forward-Euler warning's growth factor is prod_j max |1 + h lambda_j|: for a
     linear antisymmetric network with one K for every layer (I + h A normal, A = 1/2 (K -
-    K^T - gamma I)) it equals the spectral norm of the whole network's map."""
+    K^T - gamma I)) it equals the spectral norm of the whole network's map (the authors'
+    gamma = 2e-4, with which this h = 0.25 is unstable)."""
     torch.manual_seed(4)
-    block = stablenet.AntisymmetricResNet(4, 16, 4.0, activation="identity", init="constant")
+    block = stablenet.AntisymmetricResNet(4, 16, 4.0, activation="identity", init="constant",
+                                          gamma=2e-4)
     with pytest.warns(RuntimeWarning) as caught:
         assert not check_stability(block)
     text = str(caught[0].message)

@@ -54,6 +54,26 @@ def test_block_weights_apply_the_parametrisation(float64):
     assert Free()(K, Dense(3)) is K
 
 
+def test_default_gamma_is_two_over_T_at_every_depth():
+    """gamma = 2 / T by default (blocks, build_model, training): a feature of the linearised
+    ODE shrinks by e^{-gamma T / 2} = 1/e over [0, T], and the network at depth 2N is a
+    refinement of the one at depth N (gamma does not depend on h)."""
+    from stablenet.layers import PAPER_GAMMA, default_gamma
+    from stablenet.train import TrainConfig, resolve
+
+    for T in (0.5, 2.0, 10.0):
+        assert default_gamma(T) == pytest.approx(2.0 / T)
+        gammas = {stablenet.AntisymmetricResNet(3, n, T).parametrization.gamma
+                  for n in (4, 8, 64)}
+        assert gammas == {default_gamma(T)}
+    model = stablenet.build_model("antisymmetric", (2,), 2, 4, 8, 5.0)
+    assert model.config["gamma"] == model.block.parametrization.gamma == 0.4
+    assert resolve(TrainConfig(dataset="peaks", T=4.0), False, 2).gamma == 0.5
+    assert resolve(TrainConfig(dataset="peaks", gamma=PAPER_GAMMA), False, 2).gamma == 2e-4
+    with pytest.raises(ConfigError, match="T"):
+        default_gamma(0.0)
+
+
 @pytest.mark.parametrize("gamma, error", [(-1e-3, ConfigError), (float("nan"), ConfigError),
                                           (float("inf"), ConfigError), ("0.1", ConfigTypeError),
                                           (True, ConfigTypeError)])

@@ -21,11 +21,17 @@ def test_paper_problems_get_the_2d_defaults():
 
 
 @pytest.mark.parametrize("dataset", ["ellipses", "swissroll", "peaks"])
-@pytest.mark.parametrize("arch", ["hamiltonian", "leapfrog", "parabolic"])
+@pytest.mark.parametrize("arch", ["hamiltonian", "leapfrog", "parabolic", "antisymmetric"])
 def test_default_networks_start_inside_their_stability_region(dataset, arch):
-    """No stability warning for a stable architecture at the defaults (at the data)."""
+    """No stability warning for a stable architecture at the defaults (at the data); for the
+    antisymmetric network that takes the default damping gamma = 2 / T (with the authors'
+    2e-4 forward Euler is unstable there). Seeded as `stablenet train` seeds (seed 0); at
+    gamma = 2 / T, 38 of the initial draws of seeds 0-39 pass on each problem (19 and 26
+    miss by at most 0.0044, docs/depth.md)."""
+    from stablenet.train.rng import seed_everything
     from stablenet.train.setup import build, load_data, stability_warnings
 
+    seed_everything(0)
     config = TrainConfig(dataset=dataset, arch=arch)
     split = load_data(config)
     model = build(resolve(config, split.is_image, split.n_features), split)
@@ -119,11 +125,14 @@ def test_epochs_per_level():
 
 
 @pytest.mark.slow  # exact spectra of 1024 x 1024 and 2048 x 2048 operators: ~40 s each
-@pytest.mark.parametrize("arch", ["hamiltonian", "leapfrog"])
-def test_default_image_networks_start_inside_their_stability_region(arch):
+@pytest.mark.parametrize("arch, margin", [("hamiltonian", 0.5), ("leapfrog", 0.5),
+                                          ("antisymmetric", 0.0)])
+def test_default_image_networks_start_inside_their_stability_region(arch, margin):
     """4 layers a stage at T = 2 (h = 0.5): exact spectra on 4 x 4 images give margins of
     1.05-1.12 at initialisation; with the old 2 layers (h = 1) 0.10-0.24 (and on 8 x 8 images,
-    where the operators' spectra reach further, -0.12 and -0.03 in two stages)."""
+    where the operators' spectra reach further, -0.12 and -0.03 in two stages). The
+    antisymmetric network with its default gamma = 2 / T = 1: 0.002-0.023 (forward Euler's
+    disc is tangent to the imaginary axis); with the authors' 2e-4: -0.17 to -0.20."""
     from stablenet import build_model
     from stablenet.analysis import stability_margins
 
@@ -132,4 +141,4 @@ def test_default_image_networks_start_inside_their_stability_region(arch):
     model = build_model(arch, (1, 28, 28), 10, d["channels"], d["depth"], d["T"],
                         bias=d["bias"])
     margins = stability_margins(model, image_size=4, exact_max=2048)
-    assert min(m.min_margin for m in margins) > 0.5
+    assert min(m.min_margin for m in margins) > margin

@@ -2,8 +2,9 @@
 
 For depths N at a fixed step h (so T = N h grows with N), every architecture starts from
 the same random weights, entries i.i.d. N(0, 1 / width) (the library's default scale),
-and the same inputs Y_0 (rows i.i.d. N(0, I)); b = 0. Per (regime, architecture, seed,
-depth) it measures
+and the same inputs Y_0 (rows i.i.d. N(0, I)); b = 0; the antisymmetric network has the
+authors' damping gamma = 2e-4 (the library's default 2 / T would shrink with T = N h here).
+Per (regime, architecture, seed, depth) it measures
 
 * ``grad_ratio`` = ||dL/dY_0|| / ||dL/dY_N|| for L = <Y_N, r>, r a fixed random unit tensor
   (:func:`~stablenet.analysis.gradients.gradient_norms`);
@@ -31,6 +32,7 @@ import torch
 from torch import Tensor
 
 from ..blocks import StableBlock
+from ..layers import PAPER_GAMMA
 from ..registry import ARCHITECTURES, build_block
 from .gradients import block_gradient_norms
 from .network import analysis_copy
@@ -97,7 +99,7 @@ def measure(
     activation, _ = REGIMES[regime]
     T = depth * h
     block = analysis_copy(build_block(arch, weights.shape[-1], depth, T, activation=activation,
-                                      init=weights[:depth].clone()))
+                                      init=weights[:depth].clone(), gamma=PAPER_GAMMA))
     grads = block_gradient_norms(block, y0, seed=seed)
     sens = block_sensitivity(block, y0, seed=seed)
     record = {

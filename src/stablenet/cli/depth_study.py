@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..checks import choice, positive_int, positive_real
+from ..checks import choice, nonnegative_real, positive_int, positive_real
 from ..io import ensure_writable_dir, save_text
 from ..registry import ARCHITECTURES
 from ..train.defaults import DEFAULTS_2D, PAPER_PROBLEMS
@@ -65,6 +65,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", default=None, help="optimizer of every run (default: the "
                    "2-D default)")
     p.add_argument("--epochs", type=int, default=None, help="epochs of every run")
+    p.add_argument("--gamma", type=float, default=None, help="damping of the antisymmetric "
+                   "runs (default: stablenet train's, 2/T; the published tables: 2e-4)")
     p.add_argument("--seed", type=int, default=0, help="random seed of every run")
     p.add_argument("--limit-train", type=int, default=None, metavar="N",
                    help="train every run on a seeded random subset of N training points")
@@ -91,6 +93,8 @@ def settings(args: argparse.Namespace) -> tuple[list[int], float, dict[str, Any]
         options["optimizer"] = args.optimizer
     if args.epochs is not None:
         options["epochs"] = args.epochs
+    if args.gamma is not None:
+        options["gamma"] = nonnegative_real("--gamma", args.gamma)
     if args.limit_train is not None:
         options["limit_train"] = positive_int("--limit-train", args.limit_train)
     return depths, h, options
@@ -105,6 +109,8 @@ def canonical_command(args: argparse.Namespace, depths: list[int], h: float) -> 
         argv += ["--optimizer", args.optimizer]
     if args.epochs is not None:
         argv += ["--epochs", str(args.epochs)]
+    if args.gamma is not None:
+        argv += ["--gamma", f"{args.gamma:g}"]
     if args.limit_train is not None:
         argv += ["--limit-train", str(args.limit_train)]
     return "stablenet " + shlex.join(argv)
@@ -116,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_settings({"problems": args.problems, "archs": args.archs, "depths": depths,
                         "tables": args.tables, "T": args.T, "h": h,
-                        "optimizer": args.optimizer, "epochs": args.epochs, "seed": args.seed,
-                        "limit_train": args.limit_train},
+                        "optimizer": args.optimizer, "epochs": args.epochs, "gamma": args.gamma,
+                        "seed": args.seed, "limit_train": args.limit_train},
                        COMMAND, args.quiet)
         return 0
     out = ensure_writable_dir(args.out)

@@ -18,7 +18,7 @@ from ..blocks import BIAS_MODES
 from ..configfile import to_toml
 from ..errors import ConfigError, OutputError
 from ..io import disk_full, ensure_writable_dir, output_error
-from ..layers import DEFAULT_GAMMA
+from ..layers import PAPER_GAMMA
 from ..memory import Checkpoint, Reversible
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
@@ -57,8 +57,8 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "levels": dict(type=int, help="multilevel training: levels L (depth doubles per level)"),
     "alpha": dict(type=float, help="time-smoothness weight of R_theta"),
     "beta": dict(type=float, help="classifier weight decay"),
-    "gamma": dict(type=float, help="damping of the antisymmetric network (default "
-                  f"{DEFAULT_GAMMA:g})"),
+    "gamma": dict(type=float, help="damping of the antisymmetric network (default 2/T: "
+                  f"stable forward Euler at the default depths; the authors' {PAPER_GAMMA:g})"),
     "init": dict(choices=tuple(INITS), help="law of the initial K(t): smooth (default; one "
                  "random K for all t plus two small cosine modes), constant, or iid (drawn "
                  "per layer: white noise in t)"),

@@ -2,9 +2,9 @@
 
 from .fields import Gradient, Hamiltonian, Plain, SecondOrder
 from .operators import Conv, Dense
-from .parametrizations import DEFAULT_GAMMA, Antisymmetric, Free
+from .parametrizations import PAPER_GAMMA, Antisymmetric, Free, default_gamma
 
 __all__ = [
-    "DEFAULT_GAMMA", "Antisymmetric", "Conv", "Dense", "Free", "Gradient", "Hamiltonian",
-    "Plain", "SecondOrder",
+    "PAPER_GAMMA", "Antisymmetric", "Conv", "Dense", "Free", "Gradient", "Hamiltonian",
+    "Plain", "SecondOrder", "default_gamma",
 ]

@@ -2,9 +2,10 @@
 
 * :class:`Free`: the operator is K itself.
 * :class:`Antisymmetric`: the operator is 1/2 (K - K^T - gamma I) (Haber & Ruthotto 2018, eq. 4.12).
-  K - K^T has a purely imaginary spectrum; the shift -gamma/2 moves it just inside the
-  forward-Euler stability disc |1 + h lambda| <= 1. For convolutions K^T is the adjoint
-  (transposed) convolution, so the same formula holds for the materialised operator.
+  K - K^T has a purely imaginary spectrum i w; the shift -gamma/2 moves it into the
+  forward-Euler stability disc |1 + h lambda| <= 1 when gamma >= about h w^2. For
+  convolutions K^T is the adjoint (transposed) convolution, so the same formula holds for
+  the materialised operator.
 
 The map is applied once per forward pass to the whole stack ``K: [N, ...]``, so the
 loop over layers only sees ready-made weights.
@@ -14,12 +15,26 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ..checks import nonnegative_real
+from ..checks import nonnegative_real, positive_real
 from ..interfaces import Operator
 
-DEFAULT_GAMMA = 2e-4
-"""The damping gamma of the antisymmetric network, the authors' value; every default of
-gamma in the library (blocks, models, training, the command line) is this constant."""
+PAPER_GAMMA = 2e-4
+"""The authors' damping gamma (Haber & Ruthotto 2018, their code): ``gamma=PAPER_GAMMA``
+(``--gamma 2e-4``) gives the paper's network. At every practical step h forward Euler is
+slightly unstable with it (it needs gamma >= about h w^2), so it is not the default."""
+
+
+def default_gamma(T: float) -> float:
+    """The default damping of an antisymmetric network on [0, T]: gamma = 2 / T.
+
+    The ODE y' = sigma(1/2 (K - K^T - gamma I) y + b) then shrinks a linearised feature by
+    e^{-gamma T / 2} = 1/e over [0, T], whatever T and N: the same continuous network at
+    every depth (gamma does not depend on h), and forward Euler's condition
+    h w^2 <= gamma (about) holds for N >= T^2 w^2 / 2 layers: w <= 1.1 at the 2-D defaults
+    (T = 10, N = 64), w <= 1.4 at the image defaults (T = 2, N = 4). docs/depth.md
+    ("The antisymmetric network's damping") gives the measurements behind the choice.
+    """
+    return 2.0 / positive_real("T (the final time)", T)
 
 
 class Free:
@@ -39,10 +54,10 @@ class Antisymmetric:
 
     name = "antisymmetric"
 
-    def __init__(self, gamma: float = DEFAULT_GAMMA) -> None:
+    def __init__(self, gamma: float) -> None:
         self.gamma = nonnegative_real(
-            f"gamma (the damping of the antisymmetric network; the authors use "
-            f"{DEFAULT_GAMMA:g})", gamma)
+            f"gamma (the damping of the antisymmetric network; the default is 2 / T, the "
+            f"authors use {PAPER_GAMMA:g})", gamma)
 
     def __call__(self, K: Tensor, operator: Operator) -> Tensor:
         return 0.5 * (K - operator.transpose(K)) - 0.5 * self.gamma * operator.identity(K)

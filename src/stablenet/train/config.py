@@ -24,7 +24,7 @@ from ..blocks import BIAS_MODES
 from ..checks import at_most, choice, integer, nonnegative_real, positive_real, shown
 from ..configfile import read_config, unknown_keys
 from ..errors import ConfigError, ConfigTypeError
-from ..layers import DEFAULT_GAMMA
+from ..layers import default_gamma
 from ..memory import MemorySpec, as_memory, from_legacy
 from ..models import OPENINGS
 from ..preprocessing import STANDARDIZE
@@ -86,7 +86,7 @@ class TrainConfig:
     levels: int | None = None
     alpha: float | None = None
     beta: float | None = None
-    gamma: float = DEFAULT_GAMMA
+    gamma: float | None = None
     init: str = "smooth"
     metric: str = "sobolev"
     activation: str = "tanh"
@@ -307,7 +307,8 @@ def resolve(config: TrainConfig, is_image: bool, n_features: int) -> TrainConfig
 
     A learning rate or schedule left unset follows the optimizer: the dataset's default
     when the optimizer is the dataset's default one, else :data:`DEFAULT_LR` and
-    ``"none"`` (L-BFGS, BCD) or ``"cosine"`` (Adam, SGD).
+    ``"none"`` (L-BFGS, BCD) or ``"cosine"`` (Adam, SGD). An unset ``gamma`` is
+    :func:`stablenet.layers.default_gamma` of the resolved T (2 / T).
     """
     check(config)
     defaults = defaults_for(config.dataset, is_image, n_features)
@@ -321,6 +322,8 @@ def resolve(config: TrainConfig, is_image: bool, n_features: int) -> TrainConfig
     for key, value in defaults.items():
         if values.get(key) is None:
             values[key] = value
+    if values["gamma"] is None:  # the antisymmetric damping follows the resolved T
+        values["gamma"] = default_gamma(values["T"])
     resolved = check(TrainConfig.from_dict(values))
     check_for_data(resolved, is_image)
     if is_image and resolved.standardize == "features":
