@@ -26,7 +26,7 @@ def test_default_networks_start_inside_their_stability_region(dataset, arch):
     """No stability warning for a stable architecture at the defaults (at the data); for the
     antisymmetric network that takes the default damping gamma = 2 / T (with the authors'
     2e-4 forward Euler is unstable there). Seeded as `stablenet train` seeds (seed 0); at
-    gamma = 2 / T, 38 of the initial draws of seeds 0-39 pass on each problem (19 and 26
+    gamma = 2 / T, 38-39 of the initial draws of seeds 0-39 pass on each problem (19 and 26
     miss by at most 0.0044, docs/depth.md)."""
     from stablenet.train.rng import seed_everything
     from stablenet.train.setup import build, load_data, stability_warnings
