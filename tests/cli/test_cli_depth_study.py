@@ -30,3 +30,25 @@ def test_json_after_each_run_has_the_distances_known_so_far(cli, tmp_path, monke
     final = json.loads((tmp_path / "s" / "depth_study.json").read_text())
     assert final == after_8  # the end of the study adds nothing the last rewrite lacked
     assert "| swissroll | hamiltonian |" in (tmp_path / "s" / "depth_study.md").read_text()
+
+
+@pytest.mark.filterwarnings("ignore:block 0:RuntimeWarning")  # N = 2: h = 2, on purpose tiny
+@pytest.mark.parametrize("flags, gamma", [([], 2.0 / 4.0), (["--gamma", "2e-4"], 2e-4)])
+def test_gamma_reaches_the_antisymmetric_runs_and_the_command(cli, tmp_path, flags, gamma):
+    """Without --gamma the runs take stablenet train's default 2 / T; with it, the value
+    (the published tables used the authors' 2e-4), and the recorded command says so."""
+    import stablenet
+
+    out = tmp_path / "s"
+    r = cli("depth-study", "--out", out, "--problems", "swissroll", "--archs", "antisymmetric",
+            "--depths", "2", "--tables", "fixed-T", "--T", "4", "--epochs", "1",
+            "--limit-train", "40", "--no-plots", "--quiet", *flags)
+    assert r.code == 0, r.err
+    model = stablenet.load(out / "fixed-T" / "swissroll-antisymmetric-N2" / "model.pt")
+    assert model.block.parametrization.gamma == pytest.approx(gamma)
+    assert ("--gamma 0.0002" in (out / "depth_study.md").read_text()) == bool(flags)
+
+
+def test_negative_gamma_is_refused(cli, tmp_path):
+    r = cli("depth-study", "--out", tmp_path / "s", "--gamma", "-1", "--quiet")
+    assert r.code == 2 and "--gamma must be >= 0" in r.err
