@@ -57,3 +57,22 @@ def test_hamiltonian_jacobian_is_purely_imaginary_in_the_linear_case(float64):
     eig = torch.linalg.eigvals(J)
     assert eig.real.abs().max() < 1e-12
     assert eig.imag.abs().max() > 0.1
+
+
+def test_setting_sigma_keeps_its_vjp_and_in_place_variant_in_step():
+    """A field whose sigma is replaced (as analysis.spectra's linear twin does) gets the new
+    activation's VJP and in-place variant too, not the old one's."""
+    import copy
+
+    from stablenet.activations import identity
+    from stablenet.layers.fields import Plain
+
+    field = Plain(Dense(3), "tanh")
+    assert field.sigma is torch.tanh and field.sigma_fresh() is torch.tanh_
+    g, s = torch.randn(4, 3), torch.rand(4, 3)
+    torch.testing.assert_close(field.sigma_vjp(g, s.clone()), g * (1 - s * s))  # into s
+    twin = copy.copy(field)
+    twin.sigma = identity
+    assert twin.sigma_fresh() is identity and field.sigma is torch.tanh
+    torch.testing.assert_close(twin.sigma_vjp(g, s.clone()), g)
+    assert Plain(Dense(3), lambda a: torch.tanh(a)).sigma_vjp is None  # a user's callable

@@ -55,7 +55,19 @@ class _Field:
         self.operator = operator
         self.activation_spec = activation
         self.sigma = get_activation(activation)
-        self.sigma_vjp = activation_vjp(self.sigma)
+
+    @property
+    def sigma(self) -> Callable[[Tensor], Tensor]:
+        """The activation; setting it also sets :attr:`sigma_vjp` (None for a callable
+        without a written VJP) and the in-place variant :meth:`sigma_fresh` returns."""
+        return self._sigma
+
+    @sigma.setter
+    def sigma(self, value: Callable[[Tensor], Tensor]) -> None:
+        self._sigma = value
+        self.sigma_vjp = activation_vjp(value)
+        fresh = type(self.operator) in (Dense, Conv)  # their outputs are new tensors
+        self._fresh = ACTIVATIONS_INPLACE.get(value, value) if fresh else value
 
     _VJP_OF: tuple[str, ...] = ()  # the methods the hand-written VJP differentiates
     _transcribed: dict[str, object] = {}
@@ -72,10 +84,9 @@ class _Field:
 
     def sigma_fresh(self) -> Callable[[Tensor], Tensor]:
         """sigma for the fresh output of the library's own operators: in place where it can
-        be (one buffer less per evaluation); for any other operator sigma itself."""
-        if type(self.operator) in (Dense, Conv):
-            return ACTIVATIONS_INPLACE.get(self.sigma, self.sigma)
-        return self.sigma
+        be (one buffer less per evaluation); for any other operator sigma itself. Chosen
+        when sigma is set (a lookup per layer is a few percent of a small layer's step)."""
+        return self._fresh
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.operator!r}, {activation_name(self.activation_spec)})"
@@ -129,7 +140,7 @@ class Plain(_Field):
 
     def add_scaled_res(self, base: Tensor, alpha: float, w: Weights, y: Tensor):
         K, b = w
-        s = self.sigma_fresh()(self.operator.affine(K, b, y))
+        s = self._fresh(self.operator.affine(K, b, y))
         return torch.add(base, s, alpha=alpha), (y, s)
 
     def vjp_scaled(self, base: Tensor, alpha: float, w: Weights, res: Residual, g: Tensor,
@@ -169,7 +180,7 @@ class Gradient(_Field):
 
     def add_scaled_res(self, base: Tensor, alpha: float, w: Weights, y: Tensor):
         K, b = w
-        s = self.sigma_fresh()(self.operator.affine(K, b, y))
+        s = self._fresh(self.operator.affine(K, b, y))
         return torch.add(base, self.operator.adjoint(K, s), alpha=-alpha), (y, s)
 
     def vjp_scaled(self, base: Tensor, alpha: float, w: Weights, res: Residual, g: Tensor,
@@ -217,12 +228,12 @@ class Hamiltonian(_Field):
 
     def add_scaled_dy_res(self, base: Tensor, alpha: float, w: Weights, z: Tensor):
         K, b = w
-        s = self.sigma_fresh()(self.operator.affine(K, b, z))
+        s = self._fresh(self.operator.affine(K, b, z))
         return torch.add(base, s, alpha=alpha), (z, s)
 
     def add_scaled_dz_res(self, base: Tensor, alpha: float, w: Weights, y: Tensor):
         K, b = w
-        s = self.sigma_fresh()(self.operator.adjoint_affine(K, b, y))
+        s = self._fresh(self.operator.adjoint_affine(K, b, y))
         return torch.add(base, s, alpha=-alpha), (y, s)
 
     def vjp_scaled_dy(self, base: Tensor, alpha: float, w: Weights, res: Residual,
