@@ -30,8 +30,8 @@ def default_gamma(T: float) -> float:
     The ODE y' = sigma(1/2 (K - K^T - gamma I) y + b) then shrinks a linearised feature by
     e^{-gamma T / 2} = 1/e over [0, T], whatever T and N: the same continuous network at
     every depth (gamma does not depend on h), and forward Euler's condition
-    h w^2 <= gamma (about) holds for N >= T^2 w^2 / 2 layers: w <= 1.1 at the 2-D defaults
-    (T = 10, N = 64), w <= 1.4 at the image defaults (T = 2, N = 4). docs/depth.md
+    h w^2 <= gamma (about) holds for N >= T^2 w^2 / 2 layers: |w| <= 1.1 at the 2-D
+    defaults (T = 10, N = 64), about 1.3 at the image defaults (T = 2, N = 4). docs/depth.md
     ("The antisymmetric network's damping") gives the measurements behind the choice.
     """
     return 2.0 / positive_real("T (the final time)", T)
