@@ -110,9 +110,11 @@ class DiscreteAdjoint(torch.autograd.Function):
     """``apply(loop, sweep, x, K, b)`` -> the final full state; one node for all N layers.
 
     ``K``, ``b`` are the applied weight stacks (after the parametrisation), so autograd
-    differentiates the parametrisation outside. What the sweep keeps goes through
-    ``save_for_backward`` (freed after backward, seen by saved-tensor hooks, and checked
-    against in-place changes like any autograd node's).
+    differentiates the parametrisation outside. x, K, b and the outputs go through
+    ``save_for_backward`` (checked against in-place changes like any autograd node's);
+    what the sweep keeps (residuals, the weights' per-layer views) stays on ``ctx``, so
+    that the backward frees each layer's residuals as it consumes them (saved-tensor
+    hooks do not see those).
     """
 
     @staticmethod
