@@ -24,7 +24,7 @@ from typing import Any
 from .activations import ActivationLike
 from .blocks import Init, StableBlock
 from .integrators import ForwardEuler, Leapfrog, Verlet
-from .layers import Antisymmetric, Conv, Dense, Gradient, Hamiltonian, Plain, default_gamma
+from .layers import Antisymmetric, Conv, Dense, Gradient, Hamiltonian, Plain
 from .memory import MemorySpec, NotInvertibleError
 
 # arch -> (layer function, integrator, antisymmetric parametrisation?)
@@ -63,8 +63,7 @@ class ArchBlock(StableBlock):
         operator = self.operator_type(width, **operator_kwargs)
         super().__init__(
             field_type(operator, activation), integrator_type(), depth, T,
-            parametrization=Antisymmetric(default_gamma(T) if gamma is None else gamma)
-            if antisym else None, bias=bias, init=init,
+            parametrization=Antisymmetric(gamma) if antisym else None, bias=bias, init=init,
             memory=memory,
         )
 

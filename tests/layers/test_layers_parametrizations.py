@@ -74,6 +74,27 @@ def test_default_gamma_is_two_over_T_at_every_depth():
         default_gamma(0.0)
 
 
+def test_antisymmetric_without_gamma_takes_the_blocks_default(float64):
+    """``Antisymmetric()`` handed to a StableBlock becomes gamma = 2 / T (a resolved copy,
+    the caller's object unchanged); applied on its own it says what is missing."""
+    from stablenet.blocks import StableBlock
+    from stablenet.integrators import ForwardEuler
+    from stablenet.layers import Plain
+
+    unset = Antisymmetric()
+    block = StableBlock(Plain(Dense(3)), ForwardEuler(), 4, 5.0, parametrization=unset)
+    assert block.parametrization.gamma == pytest.approx(0.4) and unset.gamma is None
+    K = block.K.detach()
+    torch.testing.assert_close(block.weights()[0],
+                               0.5 * (K - K.transpose(1, 2)) - 0.2 * torch.eye(3))
+    given = Antisymmetric(0.3)
+    assert StableBlock(Plain(Dense(3)), ForwardEuler(), 4, 5.0,
+                       parametrization=given).parametrization is given
+    assert repr(unset) == "Antisymmetric(gamma=2/T)"
+    with pytest.raises(ConfigError, match="without gamma"):
+        unset(K, Dense(3))
+
+
 @pytest.mark.parametrize("gamma, error", [(-1e-3, ConfigError), (float("nan"), ConfigError),
                                           (float("inf"), ConfigError), ("0.1", ConfigTypeError),
                                           (True, ConfigTypeError)])

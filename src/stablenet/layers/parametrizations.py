@@ -16,6 +16,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from ..checks import nonnegative_real, positive_real
+from ..errors import ConfigError
 from ..interfaces import Operator
 
 PAPER_GAMMA = 2e-4
@@ -50,17 +51,30 @@ class Free:
 
 
 class Antisymmetric:
-    """K_eff = 1/2 (K - K^T) - gamma/2 I; its eigenvalues have real part exactly -gamma/2."""
+    """K_eff = 1/2 (K - K^T) - gamma/2 I; its eigenvalues have real part exactly -gamma/2.
+
+    ``gamma=None`` (the default) is :func:`default_gamma` of the block it is given to
+    (``StableBlock(..., parametrization=Antisymmetric())`` gets gamma = 2 / T through
+    :meth:`for_span`); a gamma left unset cannot be applied on its own.
+    """
 
     name = "antisymmetric"
 
-    def __init__(self, gamma: float) -> None:
-        self.gamma = nonnegative_real(
+    def __init__(self, gamma: float | None = None) -> None:
+        self.gamma = None if gamma is None else nonnegative_real(
             f"gamma (the damping of the antisymmetric network; the default is 2 / T, the "
             f"authors use {PAPER_GAMMA:g})", gamma)
 
+    def for_span(self, T: float) -> Antisymmetric:
+        """This parametrisation for a block on [0, T]: an unset gamma becomes 2 / T."""
+        return self if self.gamma is not None else Antisymmetric(default_gamma(T))
+
     def __call__(self, K: Tensor, operator: Operator) -> Tensor:
+        if self.gamma is None:
+            raise ConfigError("Antisymmetric() without gamma takes its default 2 / T from "
+                              "the block it is given to; outside a block pass gamma=...")
         return 0.5 * (K - operator.transpose(K)) - 0.5 * self.gamma * operator.identity(K)
 
     def __repr__(self) -> str:
-        return f"Antisymmetric(gamma={self.gamma:g})"
+        gamma = "2/T" if self.gamma is None else f"{self.gamma:g}"
+        return f"Antisymmetric(gamma={gamma})"
