@@ -28,7 +28,7 @@ from .data.split import DataWarning
 from .errors import CheckpointError
 from .io import save_text
 from .preprocessing import class_names
-from .registry import load
+from .registry import load, model_file
 
 
 @dataclass
@@ -72,12 +72,7 @@ def load_model(model: nn.Module | str | os.PathLike) -> nn.Module:
     """``model`` itself, or the model of a ``model.pt`` file or a run directory."""
     if isinstance(model, nn.Module):
         return model
-    path = Path(model)
-    if path.is_dir():
-        if not (path / "model.pt").is_file():
-            raise CheckpointError(f"{path} has no model.pt; give a finished training run's "
-                                  "directory or a model file")
-        path = path / "model.pt"
+    path = model_file(model)
     loaded = load(path)
     if not hasattr(loaded, "config"):
         raise CheckpointError(f"{path} holds a single block, not a classifier; predictions "

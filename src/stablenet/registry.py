@@ -140,16 +140,23 @@ def save(module: Model | StableBlock, path: str | os.PathLike) -> Path:
     return save_torch(payload, path)
 
 
+def model_file(path: str | os.PathLike) -> Path:
+    """``path`` itself, or the ``model.pt`` of a training run's directory ``path``."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    if not (path / "model.pt").is_file():
+        raise CheckpointError(f"{path} is a directory without model.pt (a training run has no "
+                              "model.pt until it finishes); give a finished training run's "
+                              "directory or a model file")
+    return path / "model.pt"
+
+
 def load(path: str | os.PathLike, map_location: Any = "cpu") -> Model | StableBlock:
     """Rebuild what :func:`save` wrote (or a training run's ``model.pt``; ``path`` may be
     the run's directory), in eval mode (batch norm uses its running statistics); call
     ``.train()`` to train it further."""
-    path = Path(path)
-    if path.is_dir():
-        if not (path / "model.pt").is_file():
-            raise CheckpointError(f"{path} is a directory without model.pt; give a finished "
-                                  "training run's directory or a model file")
-        path = path / "model.pt"
+    path = model_file(path)
     payload = load_torch(path, "model file", map_location)
     kind = "config" if isinstance(payload, dict) and "config" in payload else "block_config"
     if not isinstance(payload, dict) or not {"state_dict", kind} <= payload.keys():

@@ -15,7 +15,7 @@ from ..checks import nonnegative_int, positive_int, positive_real
 from ..data import load_dataset
 from ..errors import CheckpointError, ConfigError, DataError
 from ..io import ensure_writable_dir, save_text
-from ..registry import load
+from ..registry import load, model_file
 from ._common import out_path
 
 COMMAND = "analyze"
@@ -53,13 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def model_path(path: str) -> Path:
-    p = Path(path)
-    if p.is_dir():
-        p = p / "model.pt"
-        if not p.exists():
-            raise CheckpointError(f"run directory {path} has no model.pt; give the run directory "
-                                  "of a finished training run or a model file")
-    elif not p.exists():
+    p = model_file(path)
+    if not p.exists():
         raise CheckpointError(f"model file {path} does not exist")
     return p
 
