@@ -204,7 +204,8 @@ def instability_message(margins: BlockMargins, block_index: int | None = None) -
             fixes.append(f"more damping, gamma >= {about}{gamma:.3g} (--gamma)")
     if depth is not None:
         fixes.append(f"a smaller step h = T / N (depth >= {depth} layers at the same "
-                     f"T = {margins.T:g}, or a smaller T)")
+                     f"T = {margins.T:g}, or a smaller T; train at that depth: refining a "
+                     "trained network can change its function)")
     if margins.integrator == "euler":
         fixes.append("an architecture that is stable without damping (hamiltonian, leapfrog)"
                      if margins.gamma is not None else
