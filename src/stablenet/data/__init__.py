@@ -74,7 +74,8 @@ def load_dataset(
 ) -> DataSplit:
     """Load a dataset by name (see :data:`DATASETS`) or from a ``.npz`` / ``.csv`` path.
 
-    ``seed`` drives the random problems (``ellipses``, ``peaks``) and the CSV split; it
+    ``seed`` drives the random problems (``ellipses``, ``peaks``) and the split of a CSV
+    table or of an ``.npz`` holding one set ``x, y``; it
     is ignored by the deterministic ones. ``kwargs`` go to the loader, e.g. ``n_train``
     for the generators, ``limit_train`` for MNIST, ``label`` for CSV files.
     """
@@ -85,7 +86,7 @@ def load_dataset(
     key = text.strip().lower().replace("_", "-")
     fixed: dict[str, Any] = {}
     if suffix == ".npz":
-        loader, fixed = load_npz, {"path": text}
+        loader, fixed = load_npz, {"path": text, "seed": seed}
     elif suffix == ".csv":
         loader, fixed = load_csv, {"path": text, "seed": seed}
     elif key in ("ellipses", "peaks"):

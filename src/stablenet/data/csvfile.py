@@ -14,20 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stablenet.data.holdout import VAL_FRACTION, check_holdout_args, holdout, holdout_labels
 from stablenet.data.images import float32
-from stablenet.data.labels import encode_labels, index_labels
 from stablenet.data.split import DataSplit, note, validate
 from stablenet.data.table import Table, features, index_column, label_column, labels, read_table
-from stablenet.errors import ConfigError, DataError
-
-
-def _check_args(val_fraction: object, seed: object) -> None:
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)):
-        raise ConfigError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
-    if not 0.0 < val_fraction < 1.0:
-        raise ConfigError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+from stablenet.errors import DataError
 
 
 def read_columns(
@@ -56,7 +47,7 @@ def read_columns(
 def load_csv(
     path: str | os.PathLike,
     label: str | None = None,
-    val_fraction: float = 0.2,
+    val_fraction: float = VAL_FRACTION,
     seed: int = 0,
     name: str | None = None,
     num_classes: int | None = None,
@@ -70,31 +61,16 @@ def load_csv(
     set; both sets keep the file's row order. Labels are mapped to classes ``0 .. C-1``
     (kept as ``DataSplit.classes``); with ``num_classes`` they must be class ids already.
     """
-    _check_args(val_fraction, seed)
+    check_holdout_args(val_fraction, seed)
     if isinstance(label, str) and label.lower() == "label":
         label = None  # the default search, which starts with a column named label
     path = Path(path)
     table, x, y, cols, col, notes = read_columns(path, label)
-    n = len(y)
-    n_val = max(1, round(n * val_fraction))
-    if n_val >= n:
-        raise DataError(
-            f"{path}: {n} data row(s) cannot be split into non-empty training and validation "
-            f"sets with val_fraction={val_fraction}; add rows or lower val_fraction"
-        )
-    perm = np.random.default_rng(seed).permutation(n)
-    val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-    if num_classes is None:
-        hint = (f"; the validation rows are drawn at random (seed {seed}, val_fraction "
-                f"{val_fraction}), so a class with few rows can land there alone: add rows of it")
-        try:
-            y_tr, y_va, classes, more = encode_labels(y[train], y[val], str(path))
-        except DataError as e:
-            raise DataError(f"{e}{hint}" if "validation split" in str(e) else str(e)) from None
-        notes += more
-        num_classes = len(classes)
-    else:
-        y_tr, y_va, classes = index_labels(y[train], y[val], num_classes, str(path))
+    train, val = holdout(len(y), val_fraction, seed, str(path))
+    y_tr, y_va, classes, more = holdout_labels(y, (train, val), str(path), seed, val_fraction,
+                                               num_classes)
+    notes += more
+    num_classes = len(classes)
     x_t = float32(x, str(path))
     header = table.header
     split = DataSplit(
