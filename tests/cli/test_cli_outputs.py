@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 
+import numpy as np
 import pytest
 import torch
 from cli_assert import expect_error
@@ -139,3 +140,17 @@ def test_depth_sweep_refuses_a_width_that_cannot_fit(cli, tmp_path):
     r = cli("depth-sweep", "--width", "100000", "--out", tmp_path / "s")
     expect_error(r, "needs at least", "TB of memory", "--width")
     assert not (tmp_path / "s").exists()
+
+
+def test_every_command_shows_warnings_as_one_plain_line(cli, tmp_path):
+    """A loader's note under `analyze` (here: an .npz of one set x, y, split at random) is
+    one `stablenet: warning:` line, without Python's file, line and source."""
+    stablenet.save(stablenet.build_model("hamiltonian", (3,), 3, 4, 3, 1.0), tmp_path / "m.pt")
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(30, 3)), y=np.arange(30) % 3)
+    r = cli("analyze", tmp_path / "m.pt", "--data", tmp_path / "d.npz", "--no-figures",
+            "--out", tmp_path / "r")
+    assert r.code == 0, r.err
+    notes = [line for line in r.err.splitlines() if "drawn at random" in line]
+    assert len(notes) == 1 and notes[0].startswith("stablenet: warning: ")
+    assert "DataWarning" not in r.err and "loader(" not in r.err

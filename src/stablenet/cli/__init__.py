@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import UserError
 from ..io import disk_full, output_error
+from ._common import plain_warnings
 
 
 def _command_modules() -> list:
@@ -58,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     args._argv = argv  # for a command's --config FILE (flags override it: parsed again)
     try:
-        return int(args._run(args) or 0)
+        with plain_warnings():  # every command: `stablenet: warning: ...`, once each
+            return int(args._run(args) or 0)
     except UserError as exc:
         print(f"stablenet {args.command}: error: {exc}", file=sys.stderr)
         return 2
