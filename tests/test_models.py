@@ -152,3 +152,27 @@ def test_load_keeps_the_saved_precision(tmp_path):
     assert loaded.block.K.dtype == torch.float64
     x = torch.randn(5, 2, dtype=torch.float64)
     assert torch.equal(loaded(x), model(x))
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (5, 2, 1), (3,)])
+def test_a_feature_model_names_the_inputs_it_takes(shape):
+    """Not the padded width of the block (4) but the model's own 2 features."""
+    model = stablenet.build_model("hamiltonian", (2,), 3, 4, 3, 1.0)
+    with pytest.raises(ConfigError, match=r"inputs \[batch, 2\] \(2 features\), got shape"):
+        model(torch.randn(shape))
+    assert model(torch.randn(2)).shape == (3,) and model(torch.randn(5, 2)).shape == (5, 3)
+
+
+def test_an_image_model_names_the_images_it_takes():
+    model = stablenet.build_model("hamiltonian", (1, 8, 8), 10, [4, 8], [2, 2], 1.0)
+    with pytest.raises(ConfigError, match=r"images \[batch, 1, height, width\]"):
+        model(torch.randn(2, 3, 8, 8))
+    with pytest.raises(ConfigError, match=r"1 x 1 pixels are too small for 2 stages"):
+        model(torch.randn(2, 1, 1, 1))
+    assert model(torch.randn(2, 1, 2, 2)).shape == (2, 10)  # 2 x 2 -> 1 x 1: enough
+
+
+def test_too_many_stages_for_the_images_is_refused_when_built():
+    with pytest.raises(ConfigError, match=r"4 x 4 pixels are too small for 4 stages.*8 x 8"):
+        stablenet.build_model("leapfrog", (1, 4, 4), 10, [2, 2, 2, 2], 1, 1.0)
+    stablenet.build_model("leapfrog", (1, 8, 8), 10, [2, 2, 2, 2], 1, 1.0)  # 8 -> 4 -> 2 -> 1

@@ -77,8 +77,12 @@ class StableModelBase(nn.Module):
         """The map from the last block's output to the classifier's input (identity here)."""
         return y
 
+    def check_input(self, x: Tensor) -> None:
+        """ConfigError when ``x`` is not an input this model takes (see the subclasses)."""
+
     def embed(self, x: Tensor) -> Tensor:
         """Y_0 = opening(preprocess(x)), the input of the first stable block."""
+        self.check_input(x)
         return self.opening(self.preprocess(x))
 
     def features(self, x: Tensor) -> Tensor:
@@ -112,6 +116,15 @@ class StableClassifier(StableModelBase):
         self.connectors = nn.ModuleList()
         self.classifier = nn.Linear(block.width, num_classes)
         self.config = dict(config or {})
+        self.in_features = in_features
+
+    def check_input(self, x: Tensor) -> None:
+        """Feature vectors ``[batch, in_features]`` (or one vector ``[in_features]``)."""
+        if x.dim() not in (1, 2) or x.shape[-1] != self.in_features:
+            raise ConfigError(
+                f"the model takes inputs [batch, {self.in_features}] ({self.in_features} "
+                f"features), got shape {tuple(x.shape)}"
+            )
 
     @property
     def block(self) -> StableBlock:
@@ -150,6 +163,23 @@ class StableImageNet(StableModelBase):
         )
         self.classifier = nn.Linear(channels[-1], num_classes)
         self.config = dict(config or {})
+        self.in_channels = in_channels
+
+    def check_input(self, x: Tensor) -> None:
+        """Images ``[batch, in_channels, H, W]`` with H, W >= 2^(stages - 1): each of the
+        2x2 pools between stages halves them, and the last stage needs at least one pixel."""
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ConfigError(
+                f"the model takes images [batch, {self.in_channels}, height, width] "
+                f"({self.in_channels} channel(s)), got shape {tuple(x.shape)}"
+            )
+        least = 2 ** len(self.connectors)
+        if min(x.shape[-2:]) < least:
+            raise ConfigError(
+                f"images of {x.shape[-2]} x {x.shape[-1]} pixels are too small for "
+                f"{len(self.blocks)} stages: each 2x2 pool between stages halves them, so "
+                f"they need at least {least} x {least} (or fewer stages)"
+            )
 
     def connect(self, i: int, y: Tensor) -> Tensor:
         """avg_pool_2x2(connector_i(y)) between stages; the identity after the last."""

@@ -88,7 +88,9 @@ def build_model(
         build_block(arch, c, n, T, conv=True, activation=activation, bias=bias, **extra)
         for c, n in zip(widths, depths, strict=False)
     ]
-    return StableImageNet(blocks, input_shape[0], num_classes, config, preprocess)
+    model = StableImageNet(blocks, input_shape[0], num_classes, config, preprocess)
+    model.check_input(torch.empty(0, *input_shape, device="meta"))  # enough stages' pixels
+    return model
 
 
 def block_config(block: StableBlock) -> dict[str, Any] | None:
