@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stablenet.integrators import ForwardEuler, Integrator, Leapfrog, Verlet
+from stablenet.integrators import ForwardEuler, Integrator, Leapfrog, Midpoint, Verlet
 from stablenet.layers import Dense, Gradient, Hamiltonian, Plain
 
 F64 = torch.float64
@@ -18,6 +18,8 @@ CASES = {
     "verlet-second-order": (Verlet(), Gradient(Dense(3))),
     "leapfrog-gradient": (Leapfrog(), Gradient(Dense(3))),
     "leapfrog-plain": (Leapfrog(), Plain(Dense(3), "identity")),
+    "midpoint-plain": (Midpoint(), Plain(Dense(3))),
+    "midpoint-gradient": (Midpoint(), Gradient(Dense(3), "relu")),
 }
 
 
@@ -66,7 +68,7 @@ def test_inverse_res_rebuilds_the_state_and_the_step_residuals(case):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("integ", [ForwardEuler(), Verlet(), Leapfrog()], ids=repr)
+@pytest.mark.parametrize("integ", [ForwardEuler(), Verlet(), Leapfrog(), Midpoint()], ids=repr)
 def test_init_vjp(integ):
     x = torch.randn(4, 3, dtype=F64, requires_grad=True)
     g = tuple(torch.randn(4, 3, dtype=F64) for _ in integ.state_names)
@@ -76,9 +78,10 @@ def test_init_vjp(integ):
 
 
 def test_only_the_written_integrators_have_an_adjoint():
-    class Midpoint(ForwardEuler):  # a user's integrator: new step rule
+    class Users(ForwardEuler):  # a user's integrator: new step rule
         def step(self, field, w, h, state):
             return super().step(field, w, h, state)
 
     assert ForwardEuler().has_adjoint and Verlet().has_adjoint and Leapfrog().has_adjoint
-    assert not Midpoint().has_adjoint and not Integrator().has_adjoint
+    assert Midpoint().has_adjoint
+    assert not Users().has_adjoint and not Integrator().has_adjoint

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from stablenet.blocks import StableBlock
-from stablenet.integrators import Leapfrog, Verlet
+from stablenet.integrators import Leapfrog, Midpoint, Verlet
 from stablenet.layers import Antisymmetric, Conv, Dense, Gradient, Plain
 from stablenet.memory import Checkpoint, Reversible, Store
 from stablenet.schemes import ARCH_TABLE as SCHEMES
@@ -90,7 +90,13 @@ def _leapfrog_plain(op):  # not a named scheme: a plain field as leapfrog force,
                        parametrization=Antisymmetric(0.1))
 
 
+def _midpoint(op):  # the antisymmetric field without damping under the midpoint rule
+    return StableBlock(Plain(op), Midpoint(), 6, 2.0, parametrization=Antisymmetric(0.0))
+
+
 OTHER = {
+    "midpoint-antisymmetric-dense": (lambda: _midpoint(Dense(4)), (5, 4), "tanh"),
+    "midpoint-antisymmetric-conv": (lambda: _midpoint(Conv(2)), (2, 2, 4, 4), "tanh"),
     "leapfrog-plain-dense": (lambda: _leapfrog_plain(Dense(4)), (5, 4), "relu"),
     "leapfrog-plain-conv": (lambda: _leapfrog_plain(Conv(2)), (2, 2, 4, 4), "relu"),
     # Verlet on a non-partitioned force: SecondOrder, dy(z) = z has no weights

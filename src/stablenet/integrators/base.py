@@ -15,6 +15,16 @@ from ..layers.transcribed import snapshot, unchanged
 State = tuple[Tensor, ...]
 
 
+def segment_margin(h_lambda: Tensor, radius: float, rtol: float = 1e-6) -> Tensor:
+    """The margin of a region that is the segment |h lambda| <= radius of the imaginary
+    axis: radius - |h lambda| for (numerically) imaginary h lambda, else -|Re(h lambda)|."""
+    hl = torch.as_tensor(h_lambda)
+    if not hl.is_complex():
+        hl = hl.to(torch.complex128)
+    on_axis = hl.real.abs() <= rtol * hl.abs().clamp_min(1.0)
+    return torch.where(on_axis, radius - hl.abs(), -hl.real.abs())
+
+
 class Integrator:
     """Base class of the time steppers: one step maps the state tuple at t_j to t_{j+1}.
 

@@ -19,16 +19,12 @@ from torch import Tensor
 
 from ..interfaces import AnyField, LayerGradients, Residuals, Weights
 from ..layers.fields import SecondOrder, add_scaled_dy, add_scaled_dz
-from .base import Integrator, State
+from .base import Integrator, State, segment_margin
 
 
 def imaginary_margin(h_lambda: Tensor, rtol: float = 1e-6) -> Tensor:
     """2 - |h lambda| for (numerically) imaginary h lambda, else -|Re(h lambda)|."""
-    hl = torch.as_tensor(h_lambda)
-    if not hl.is_complex():
-        hl = hl.to(torch.complex128)
-    on_axis = hl.real.abs() <= rtol * hl.abs().clamp_min(1.0)
-    return torch.where(on_axis, 2.0 - hl.abs(), -hl.real.abs())
+    return segment_margin(h_lambda, 2.0, rtol)
 
 
 class Verlet(Integrator):
