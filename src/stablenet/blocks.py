@@ -66,8 +66,8 @@ class StableBlock(nn.Module):
         T: final time; the step is h = T / N.
         parametrization: maps the free weights K to the applied operator (``Free``,
             ``Antisymmetric``); applied once per forward to the whole stack. One with a
-            ``for_span(T)`` method is replaced by what that returns (``Antisymmetric()``:
-            gamma = 2 / T).
+            ``for_span(T, integrator)`` method is replaced by what that returns
+            (``Antisymmetric()``: gamma = 2 / T, or 0 under the midpoint rule).
         bias: ``"scalar"`` (one per layer) or ``"feature"`` (one per feature/channel).
         init: how K(t) is drawn (b = 0 always), sampled at the layer times t_j = j h:
             ``"smooth"`` (the default, ``None``: one random operator for all t plus two
@@ -95,7 +95,8 @@ class StableBlock(nn.Module):
         self.operator = field.operator
         parametrization = parametrization if parametrization is not None else Free()
         for_span = getattr(parametrization, "for_span", None)  # defaults that follow T
-        self.parametrization = for_span(self.T) if for_span is not None else parametrization
+        self.parametrization = (for_span(self.T, self.integrator) if for_span is not None
+                                else parametrization)
         self.bias_mode = bias
         self.K = nn.Parameter(torch.empty(self.depth, *self.operator.weight_shape))
         self.init: Any = None  # the law of K(t), set by reset_parameters (None: user-given)

@@ -102,6 +102,7 @@ class Integrator(Protocol):
     order: int
     invertible: bool
     partitioned: bool
+    imaginary_axis: bool
     state_names: tuple[str, ...]
 
     def adapt(self, field: AnyField) -> AnyField: ...

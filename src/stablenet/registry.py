@@ -23,7 +23,7 @@ from .layers import default_gamma
 from .memory import MemorySpec, as_memory, from_legacy
 from .models import Model, StableClassifier, StableImageNet
 from .preprocessing import check_data_info, make_preprocess
-from .schemes import ARCHITECTURES, CONV_BLOCKS, DENSE_BLOCKS
+from .schemes import ARCHITECTURES, CONV_BLOCKS, DENSE_BLOCKS, integrator_for
 
 
 def _check_arch(arch: str) -> str:
@@ -42,7 +42,7 @@ def build_model(
     arch: str, input_shape: Sequence[int], num_classes: int, width: int | Sequence[int],
     depth: int | Sequence[int], T: float, activation: str = "tanh", bias: str = "scalar",
     gamma: float | None = None, opening: str = "pad", memory: MemorySpec = "store",
-    init: str = "smooth",
+    init: str = "smooth", integrator: str | None = None,
     standardize: str = "none", data_info: dict[str, Any] | None = None,
 ) -> Model:
     """A classifier for inputs of ``input_shape`` (``(n,)`` features or ``(C, H, W)`` images).
@@ -52,27 +52,31 @@ def build_model(
     :mod:`stablenet.memory` mode or its name) sets every block's memory mode (each block
     owns a copy, :meth:`StableBlock.set_memory`); the config records it readably,
     ``memory={"mode": "checkpoint", "every": 4}``. ``init`` names the law of the blocks'
-    K(t) (``"smooth"``, ``"constant"``, ``"iid"``; see :mod:`stablenet.timegrid`). ``gamma``:
-    the antisymmetric network's damping (None: :func:`stablenet.layers.default_gamma`,
-    2 / T; the config records the value used).
+    K(t) (``"smooth"``, ``"constant"``, ``"iid"``; see :mod:`stablenet.timegrid`).
+    ``integrator``: the blocks' time stepper (None: the architecture's own; the first-order
+    networks also take ``"midpoint"``, see :func:`stablenet.schemes.integrator_for`; the
+    config records the name used). ``gamma``: the antisymmetric network's damping (None:
+    :func:`stablenet.layers.default_gamma`, 2 / T or 0 under the midpoint rule; the config
+    records the value used).
     ``standardize="features"`` makes the first stage a
     :class:`stablenet.preprocessing.Standardize` (statistics set by its ``fit``, saved in the
     state dict); ``data_info`` (class names, feature names, input scaling) is
     kept in the config (see :mod:`stablenet.preprocessing`).
     """
-    if gamma is None:
-        gamma = default_gamma(T)
+    stepper = integrator_for(_check_arch(arch), integrator)
+    if gamma is None:  # (used by the antisymmetric network alone)
+        gamma = default_gamma(T, stepper if arch == "antisymmetric" else None)
     config = dict(
         arch=_check_arch(arch), input_shape=[int(s) for s in input_shape],
         num_classes=num_classes, width=width if isinstance(width, int) else list(width),
         depth=depth if isinstance(depth, int) else list(depth), T=T, activation=activation,
         bias=bias, gamma=gamma, opening=opening, memory=as_memory(memory).to_config(),
-        init=init, standardize=standardize,
+        init=init, integrator=stepper.name, standardize=standardize,
         data_info=check_data_info(data_info, num_classes, input_shape),
     )
     preprocess = make_preprocess(standardize, input_shape)
     extra = {"gamma": gamma} if arch == "antisymmetric" else {}
-    extra.update(memory=memory, init=init)
+    extra.update(memory=memory, init=init, integrator=stepper.name)
     if len(input_shape) == 1:
         if not isinstance(width, int) or not isinstance(depth, int):
             raise ConfigError("a dense model takes one integer width and one integer depth")
@@ -108,6 +112,8 @@ def block_config(block: StableBlock) -> dict[str, Any] | None:
                 memory=block.memory.to_config(), init=block.init.name if block.init else "smooth")
             if arch == "antisymmetric":
                 config["gamma"] = block.parametrization.gamma
+            if block.integrator.name != integrator_for(arch).name:
+                config["integrator"] = block.integrator.name
             if conv:
                 config["kernel_size"] = block.operator.kernel_size
             return config

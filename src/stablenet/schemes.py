@@ -23,7 +23,9 @@ from typing import Any
 
 from .activations import ActivationLike
 from .blocks import Init, StableBlock
-from .integrators import ForwardEuler, Leapfrog, Verlet
+from .checks import choice
+from .errors import ConfigError
+from .integrators import INTEGRATORS, ForwardEuler, Integrator, Leapfrog, Verlet
 from .layers import Antisymmetric, Conv, Dense, Gradient, Hamiltonian, Plain
 from .memory import MemorySpec, NotInvertibleError
 
@@ -39,6 +41,30 @@ ARCH_TABLE: dict[str, tuple[type, type, bool]] = {
 ARCHITECTURES: tuple[str, ...] = tuple(ARCH_TABLE)
 INVERTIBLE_ARCHS = tuple(a for a, (_, integ, _) in ARCH_TABLE.items() if integ.invertible)
 """The architectures whose integrator is exactly invertible: those that run reversibly."""
+#: the first-order networks y' = f(y) (forward Euler in ARCH_TABLE) and what they may be
+#: integrated with (``integrator=``, ``--integrator``)
+FIRST_ORDER_ARCHS = tuple(a for a, (_, integ, _) in ARCH_TABLE.items() if integ is ForwardEuler)
+FIRST_ORDER_INTEGRATORS = ("euler", "midpoint")
+
+
+def integrator_for(arch: str, name: str | None = None) -> Integrator:
+    """The integrator of ``arch``: its own (ARCH_TABLE) for ``name=None``, else ``name``.
+
+    The first-order networks (resnet, antisymmetric, parabolic: y' = f(y)) take forward
+    Euler or the midpoint rule (``"midpoint"``, :class:`stablenet.integrators.Midpoint`,
+    invertible, stable on the imaginary axis: the antisymmetric field without damping);
+    the Hamiltonian and leapfrog networks only their own (their fields are of another
+    form)."""
+    own = ARCH_TABLE[choice("architecture", arch, ARCHITECTURES)][1]
+    if name is None or name == own.name:
+        return own()
+    choice("integrator", name, tuple(INTEGRATORS))
+    if own is ForwardEuler and name in FIRST_ORDER_INTEGRATORS:
+        return INTEGRATORS[name]()
+    raise ConfigError(
+        f"the {arch} network integrates with {own.name} only, not {name}; the first-order "
+        f"networks ({', '.join(FIRST_ORDER_ARCHS)}) take {' or '.join(FIRST_ORDER_INTEGRATORS)}"
+    )
 
 
 class ArchBlock(StableBlock):
@@ -46,9 +72,11 @@ class ArchBlock(StableBlock):
 
     ``memory`` (``Store()``, ``Checkpoint(every=k)``, ``Reversible()`` or their names)
     chooses what backward keeps (see :meth:`StableBlock.set_memory`); reversible mode only
-    for the architectures in :data:`INVERTIBLE_ARCHS` (hamiltonian, leapfrog). ``gamma``
-    is the antisymmetric network's damping (None: :func:`~stablenet.layers.default_gamma`,
-    2 / T); the other architectures ignore it.
+    for the architectures in :data:`INVERTIBLE_ARCHS` (hamiltonian, leapfrog) and the
+    first-order ones under the midpoint rule. ``integrator`` (a name; None: the
+    architecture's own) see :func:`integrator_for`. ``gamma`` is the antisymmetric
+    network's damping (None: :func:`~stablenet.layers.default_gamma`, 2 / T, or 0 under the
+    midpoint rule); the other architectures ignore it.
     """
 
     arch = ""
@@ -57,12 +85,12 @@ class ArchBlock(StableBlock):
     def __init__(
         self, width: int, depth: int, T: float, activation: ActivationLike = "tanh",
         bias: str = "scalar", init: Init = None, *, gamma: float | None = None,
-        memory: MemorySpec = "store", **operator_kwargs: Any,
+        memory: MemorySpec = "store", integrator: str | None = None, **operator_kwargs: Any,
     ) -> None:
-        field_type, integrator_type, antisym = ARCH_TABLE[self.arch]
+        field_type, _, antisym = ARCH_TABLE[self.arch]
         operator = self.operator_type(width, **operator_kwargs)
         super().__init__(
-            field_type(operator, activation), integrator_type(), depth, T,
+            field_type(operator, activation), integrator_for(self.arch, integrator), depth, T,
             parametrization=Antisymmetric(gamma) if antisym else None, bias=bias, init=init,
             memory=memory,
         )
@@ -71,7 +99,11 @@ class ArchBlock(StableBlock):
         try:
             super().set_memory(memory)
         except NotInvertibleError as err:  # name the architectures that can run reversibly
-            raise NotInvertibleError(err.integrator, INVERTIBLE_ARCHS) from None
+            raise NotInvertibleError(
+                err.integrator, INVERTIBLE_ARCHS, "The first-order networks ("
+                f"{', '.join(FIRST_ORDER_ARCHS)}) run reversibly with integrator='midpoint' "
+                "(CLI: --integrator midpoint)"
+            ) from None
 
 
 class ResNet(ArchBlock):

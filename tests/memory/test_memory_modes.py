@@ -81,7 +81,8 @@ def test_reversible_refuses_a_non_invertible_integrator(arch, conv):
             sn.build_block(arch, 4, 3, 1.0, conv=conv, memory=spec)
         message = str(info.value)
         assert "needs an exactly invertible integrator, and euler is not" in message
-        assert "['verlet', 'leapfrog'] (architectures ['hamiltonian', 'leapfrog']" in message
+        assert "['verlet', 'leapfrog', 'midpoint'] (architectures ['hamiltonian', 'leapfrog']" \
+            in message and "--integrator midpoint" in message
         assert "memory=Checkpoint(k)" in message and "--checkpoint K" in message
     with pytest.raises(NotInvertibleError, match="build_model|invertible"):
         sn.build_model(arch, (2,), 2, 4, 3, 1.0, memory="reversible")
@@ -91,7 +92,7 @@ def test_a_plain_block_names_the_integrators_only():
     block = StableBlock(Plain(Dense(3)), ForwardEuler(), 4, 1.0)
     with pytest.raises(NotInvertibleError) as info:
         block.set_memory(Reversible())
-    assert "invertible integrators are ['verlet', 'leapfrog']." in str(info.value)
+    assert "invertible integrators are ['verlet', 'leapfrog', 'midpoint']." in str(info.value)
     assert "schemes" not in str(info.value) and block.memory == Store()  # mode unchanged
 
 

@@ -22,6 +22,7 @@ from ..layers import PAPER_GAMMA
 from ..memory import Checkpoint, Reversible
 from ..models import OPENINGS
 from ..registry import ARCHITECTURES
+from ..schemes import FIRST_ORDER_INTEGRATORS
 from ..timegrid import INITS
 from ..train import (
     TrainConfig,
@@ -59,6 +60,11 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "beta": dict(type=float, help="classifier weight decay"),
     "gamma": dict(type=float, help="damping of the antisymmetric network (default 2/T: "
                   f"stable forward Euler at the default depths; the authors' {PAPER_GAMMA:g})"),
+    "integrator": dict(choices=FIRST_ORDER_INTEGRATORS, help="time stepper of the "
+                       "first-order networks (resnet, antisymmetric, parabolic): euler (the "
+                       "paper's, default) or midpoint (y+ = y- + 2h f(y): stable on the "
+                       "imaginary axis, invertible; the antisymmetric damping then defaults "
+                       "to 0)"),
     "init": dict(choices=tuple(INITS), help="law of the initial K(t): smooth (default; one "
                  "random K for all t plus two small cosine modes), constant, or iid (drawn "
                  "per layer: white noise in t)"),

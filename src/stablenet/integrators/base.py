@@ -39,6 +39,9 @@ class Integrator:
     order: int = 0
     invertible: bool = False
     partitioned: bool = False  # needs a field with dy/dz
+    #: the stability region is a segment of the imaginary axis (Verlet, leapfrog, midpoint):
+    #: any damping moves an eigenvalue off it
+    imaginary_axis: bool = False
     state_names: tuple[str, ...] = ("y",)
 
     def adapt(self, field: AnyField) -> AnyField:

@@ -35,6 +35,7 @@ class Leapfrog(Integrator):
     name = "leapfrog"
     order = 2
     invertible = True
+    imaginary_axis = True
     state_names = ("y_prev", "y")
 
     def init(self, y0: Tensor) -> State:

@@ -38,6 +38,7 @@ class Midpoint(Integrator):
     name = "midpoint"
     order = 2
     invertible = True
+    imaginary_axis = True
     state_names = ("y_prev", "y")
 
     def init(self, y0: Tensor) -> State:

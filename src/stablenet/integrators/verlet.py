@@ -47,6 +47,7 @@ class Verlet(Integrator):
     name = "verlet"
     order = 2
     invertible = True
+    imaginary_axis = True
     partitioned = True
     state_names = ("z", "y")
 

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from ..checks import nonnegative_real, positive_real
 from ..errors import ConfigError
-from ..interfaces import Operator
+from ..interfaces import Integrator, Operator
 
 PAPER_GAMMA = 2e-4
 """The authors' damping gamma (Haber & Ruthotto 2018, their code): ``gamma=PAPER_GAMMA``
@@ -25,8 +25,10 @@ PAPER_GAMMA = 2e-4
 slightly unstable with it (it needs gamma >= about h w^2), so it is not the default."""
 
 
-def default_gamma(T: float) -> float:
-    """The default damping of an antisymmetric network on [0, T]: gamma = 2 / T.
+def default_gamma(T: float, integrator: Integrator | None = None) -> float:
+    """The default damping of an antisymmetric network on [0, T]: gamma = 2 / T (0 for an
+    ``integrator`` whose stability region is a segment of the imaginary axis, such as the
+    midpoint rule: any damping moves the spectrum off it).
 
     The ODE y' = sigma(1/2 (K - K^T - gamma I) y + b) then shrinks a linearised feature by
     e^{-gamma T / 2} = 1/e over [0, T], whatever T and N: the same continuous network at
@@ -35,7 +37,8 @@ def default_gamma(T: float) -> float:
     defaults (T = 10, N = 64), about 1.3 at the image defaults (T = 2, N = 4). docs/depth.md
     ("The antisymmetric network's damping") gives the measurements behind the choice.
     """
-    return 2.0 / positive_real("T (the final time)", T)
+    T = positive_real("T (the final time)", T)
+    return 0.0 if getattr(integrator, "imaginary_axis", False) else 2.0 / T
 
 
 class Free:
@@ -65,9 +68,10 @@ class Antisymmetric:
             f"gamma (the damping of the antisymmetric network; the default is 2 / T, the "
             f"authors use {PAPER_GAMMA:g})", gamma)
 
-    def for_span(self, T: float) -> Antisymmetric:
-        """This parametrisation for a block on [0, T]: an unset gamma becomes 2 / T."""
-        return self if self.gamma is not None else Antisymmetric(default_gamma(T))
+    def for_span(self, T: float, integrator: Integrator | None = None) -> Antisymmetric:
+        """This parametrisation for a block on [0, T] integrated by ``integrator``: an unset
+        gamma becomes :func:`default_gamma` (2 / T; 0 for the midpoint rule)."""
+        return self if self.gamma is not None else Antisymmetric(default_gamma(T, integrator))
 
     def __call__(self, K: Tensor, operator: Operator) -> Tensor:
         if self.gamma is None:

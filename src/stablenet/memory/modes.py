@@ -43,9 +43,9 @@ class NotInvertibleError(ConfigError):
     layer that knows them (``stablenet.schemes``), so the message can list them.
     """
 
-    def __init__(self, integrator: str, schemes: Sequence[str] = ()) -> None:
-        super().__init__(integrator, tuple(schemes))
-        self.integrator, self.schemes = integrator, tuple(schemes)
+    def __init__(self, integrator: str, schemes: Sequence[str] = (), hint: str = "") -> None:
+        super().__init__(integrator, tuple(schemes), hint)
+        self.integrator, self.schemes, self.hint = integrator, tuple(schemes), hint
 
     def __str__(self) -> str:
         invertible = [name for name, cls in INTEGRATORS.items() if cls.invertible]
@@ -53,7 +53,8 @@ class NotInvertibleError(ConfigError):
                  if self.schemes else "")
         return (
             f"reversible mode needs an exactly invertible integrator, and {self.integrator} "
-            f"is not; the invertible integrators are {invertible}{named}. For a "
+            f"is not; the invertible integrators are {invertible}{named}. "
+            + (f"{self.hint}. " if self.hint else "") + "For a "
             "memory-saving mode with any scheme use memory=Checkpoint(k) (CLI: --checkpoint K; "
             "store every k-th state and recompute the segments)."
         )

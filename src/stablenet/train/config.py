@@ -29,6 +29,7 @@ from ..memory import MemorySpec, as_memory, from_legacy
 from ..models import OPENINGS
 from ..preprocessing import STANDARDIZE
 from ..registry import ARCHITECTURES
+from ..schemes import integrator_for
 from ..timegrid import INITS
 from .defaults import (
     DEFAULT_LR,
@@ -87,6 +88,7 @@ class TrainConfig:
     alpha: float | None = None
     beta: float | None = None
     gamma: float | None = None
+    integrator: str | None = None
     init: str = "smooth"
     metric: str = "sobolev"
     activation: str = "tanh"
@@ -215,6 +217,11 @@ def check(config: TrainConfig) -> TrainConfig:
     for name in NONNEGATIVE_REALS:
         if getattr(c, name) is not None:
             nonnegative_real(flag(name), getattr(c, name))
+    if c.integrator is not None and isinstance(c.arch, str):
+        try:
+            integrator_for(c.arch, c.integrator)
+        except ConfigError as err:
+            raise ConfigError(f"--integrator: {err}") from None
     if c.momentum is not None and c.momentum >= 1:
         raise ConfigError(f"--momentum must be in [0, 1), got {c.momentum}")
     if c.compile is not None:
@@ -308,7 +315,8 @@ def resolve(config: TrainConfig, is_image: bool, n_features: int) -> TrainConfig
     A learning rate or schedule left unset follows the optimizer: the dataset's default
     when the optimizer is the dataset's default one, else :data:`DEFAULT_LR` and
     ``"none"`` (L-BFGS, BCD) or ``"cosine"`` (Adam, SGD). An unset ``gamma`` is
-    :func:`stablenet.layers.default_gamma` of the resolved T (2 / T).
+    :func:`stablenet.layers.default_gamma` of the resolved T and the integrator (2 / T; 0
+    under the midpoint rule). ``integrator`` stays None for the architecture's own.
     """
     check(config)
     defaults = defaults_for(config.dataset, is_image, n_features)
@@ -322,8 +330,10 @@ def resolve(config: TrainConfig, is_image: bool, n_features: int) -> TrainConfig
     for key, value in defaults.items():
         if values.get(key) is None:
             values[key] = value
-    if values["gamma"] is None:  # the antisymmetric damping follows the resolved T
-        values["gamma"] = default_gamma(values["T"])
+    if values["gamma"] is None:  # the antisymmetric damping follows T and the integrator
+        stepper = integrator_for(config.arch, config.integrator)
+        values["gamma"] = default_gamma(values["T"],
+                                        stepper if config.arch == "antisymmetric" else None)
     resolved = check(TrainConfig.from_dict(values))
     check_for_data(resolved, is_image)
     if is_image and resolved.standardize == "features":

@@ -53,7 +53,7 @@ def model_kwargs(config: TrainConfig, split: DataSplit, level: int = 0) -> dict[
         width=list(config.channels) if split.is_image else config.width, depth=depth,
         T=config.T, activation=config.activation, bias=config.bias, gamma=config.gamma,
         opening="pad" if split.is_image else config.opening, memory=config.memory,
-        init=config.init,
+        init=config.init, integrator=config.integrator,
         standardize=config.standardize or "none", data_info=split.data_info(),
     )
     return kwargs
