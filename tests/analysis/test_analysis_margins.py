@@ -10,6 +10,7 @@ import torch
 
 import stablenet
 from stablenet.analysis import check_stability, stability_margins
+from stablenet.analysis.margins import instability_message
 
 
 def scaled_identity(a: float, width: int, depth: int) -> torch.Tensor:
@@ -141,3 +142,19 @@ def test_euler_warning_bounds_the_growth_over_all_layers(float64):
     norm = torch.linalg.matrix_norm(torch.linalg.matrix_power(step, 16), ord=2)
     assert stated == pytest.approx(float(norm), abs=5.1e-3)  # printed to 3 digits
     assert stated > 1.0
+
+
+def test_the_midpoint_network_s_advice_fits_its_region():
+    """Under the midpoint rule damping is the fault (its region is the imaginary axis) and
+    forward Euler's damping advice does not apply."""
+    torch.manual_seed(0)
+    damped = stability_margins(stablenet.AntisymmetricResNet(4, 8, 2.0, integrator="midpoint",
+                                                             gamma=0.1))
+    assert not damped.stable
+    assert "Fix: no damping (--gamma 0; now gamma = 0.1)" in instability_message(damped)
+    coarse = stability_margins(stablenet.AntisymmetricResNet(4, 8, 20.0, integrator="midpoint"))
+    message = instability_message(coarse)
+    assert not coarse.stable and "smaller step" in message
+    assert "Forward Euler" not in message and "--gamma" not in message
+    fine = stability_margins(stablenet.AntisymmetricResNet(4, 64, 2.0, integrator="midpoint"))
+    assert fine.stable and fine.integrator == "midpoint"

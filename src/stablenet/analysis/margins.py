@@ -5,7 +5,8 @@ margin is ``min_lambda integrator.stability_margin(h lambda)`` (>= 0 stable):
 
 * forward Euler (Haber & Ruthotto 2018, Lemma 1): 1 - max |1 + h lambda|;
 * Verlet / leapfrog: 2 - h |lambda| for lambda on the imaginary axis, and -|Re(h lambda)|
-  off it (those schemes are unstable for any eigenvalue off the axis).
+  off it (those schemes are unstable for any eigenvalue off the axis); the midpoint rule
+  alike with 1 - h |lambda|.
 
 Without data the eigenvalues are those of the weight operators (the linearisation with
 sigma' = 1); with data those of the Jacobians at the states of the data (worst sample).
@@ -13,7 +14,7 @@ sigma' = 1); with data those of the Jacobians at the states of the data (worst s
 Approximate spectra (Arnoldi Ritz values of large convolutional operators) give accurate
 moduli but, for non-normal Jacobians such as the Hamiltonian one at data states, real
 parts off by ~1e-3 |lambda|. For integrators whose region is a segment of the imaginary
-axis (Verlet, leapfrog), where any real part counts as unstable, the Ritz values are
+axis (Verlet, leapfrog, midpoint), where any real part counts as unstable, the Ritz values are
 therefore moved onto the axis (|lambda| kept) and only h |lambda| <= 2 is checked: the
 library's fields for these integrators have imaginary spectra by construction.
 """
@@ -196,7 +197,11 @@ def instability_message(margins: BlockMargins, block_index: int | None = None) -
         text += f"Over all layers the linearised step can grow by up to {growth:.3g}x. "
     depth, gamma = margins.required_depth(), required_damping(margins)
     fixes = []
-    if margins.gamma is not None:  # antisymmetric: forward Euler needs damping on the axis
+    undamp = bool(margins.gamma) and margins.integrator != "euler"
+    if undamp:  # damping moves the spectrum off the region's axis
+        fixes.append(f"no damping (--gamma 0; now gamma = {margins.gamma:g}): the "
+                     f"{margins.integrator} region is a segment of the imaginary axis")
+    elif margins.gamma is not None and margins.integrator == "euler":  # damping on the axis
         text += (f"Forward Euler grows by |1 + i h w| > 1 per layer on the imaginary axis and "
                  f"needs the damping gamma >= about h w^2 (now gamma = {margins.gamma:g}). ")
         if gamma is not None:
@@ -210,7 +215,7 @@ def instability_message(margins: BlockMargins, block_index: int | None = None) -
         fixes.append("an architecture that is stable without damping (hamiltonian, leapfrog)"
                      if margins.gamma is not None else
                      f"a stable architecture ({STABLE_ARCHITECTURES})")
-    if fixes and (depth is not None or gamma is not None):
+    if fixes and (depth is not None or gamma is not None or undamp):
         return text + "Fix: " + "; or ".join(fixes) + "."
     return text + (
         f"No step size down to h / {RANGE:g} makes it stable (the eigenvalue lies outside "
