@@ -58,13 +58,17 @@ def test_a_model_file_without_an_integrator_keeps_the_architecture_s(tmp_path):
     assert isinstance(stablenet.load(tmp_path / "old.pt").block.integrator, ForwardEuler)
 
 
-def test_the_training_default_damping_follows_the_integrator():
-    euler = resolve(TrainConfig(dataset="peaks", arch="antisymmetric", T=4.0), False, 2)
-    mid = resolve(TrainConfig(dataset="peaks", arch="antisymmetric", T=4.0,
-                              integrator="midpoint"), False, 2)
-    assert euler.gamma == 0.5 and mid.gamma == 0.0 and mid.integrator == "midpoint"
-    given = resolve(TrainConfig(dataset="peaks", arch="antisymmetric", gamma=0.1,
-                                integrator="midpoint"), False, 2)
+def test_training_integrates_the_antisymmetric_network_by_the_midpoint_rule_by_default():
+    """stablenet train's default (DEFAULT_INTEGRATOR; docs/depth.md), with no damping; the
+    paper's forward Euler on request, with its default damping 2 / T."""
+    default = resolve(TrainConfig(dataset="peaks", arch="antisymmetric", T=4.0), False, 2)
+    euler = resolve(TrainConfig(dataset="peaks", arch="antisymmetric", T=4.0,
+                                integrator="euler"), False, 2)
+    assert (default.integrator, default.gamma) == ("midpoint", 0.0)
+    assert (euler.integrator, euler.gamma) == ("euler", 0.5)
+    for arch, own in (("hamiltonian", "verlet"), ("leapfrog", "leapfrog"), ("resnet", "euler")):
+        assert resolve(TrainConfig(dataset="peaks", arch=arch), False, 2).integrator == own
+    given = resolve(TrainConfig(dataset="peaks", arch="antisymmetric", gamma=0.1), False, 2)
     assert given.gamma == 0.1  # a damping the user sets is kept (analyze will object)
     with pytest.raises(ConfigError, match="--integrator: the hamiltonian network"):
         check(TrainConfig(arch="hamiltonian", integrator="midpoint"))

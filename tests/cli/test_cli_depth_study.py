@@ -33,20 +33,32 @@ def test_json_after_each_run_has_the_distances_known_so_far(cli, tmp_path, monke
 
 
 @pytest.mark.filterwarnings("ignore:block 0:RuntimeWarning")  # N = 2: h = 2, on purpose tiny
-@pytest.mark.parametrize("flags, gamma", [([], 2.0 / 4.0), (["--gamma", "2e-4"], 2e-4)])
-def test_gamma_reaches_the_antisymmetric_runs_and_the_command(cli, tmp_path, flags, gamma):
-    """Without --gamma the runs take stablenet train's default 2 / T; with it, the value
-    (the published tables used the authors' 2e-4), and the recorded command says so."""
+@pytest.mark.parametrize("flags, integrator, gamma", [
+    ([], "midpoint", 0.0),
+    (["--integrator", "euler"], "euler", 2.0 / 4.0),
+    (["--integrator", "euler", "--gamma", "2e-4"], "euler", 2e-4),
+])
+def test_integrator_and_gamma_reach_the_antisymmetric_runs_and_the_command(
+        cli, tmp_path, flags, integrator, gamma):
+    """Without flags the runs take stablenet train's defaults (the midpoint rule, gamma 0);
+    --integrator euler gives the paper's forward Euler with its default 2 / T, and --gamma a
+    value (the authors' 2e-4); the recorded command says so; the other architectures keep
+    their own integrator."""
     import stablenet
 
     out = tmp_path / "s"
-    r = cli("depth-study", "--out", out, "--problems", "swissroll", "--archs", "antisymmetric",
-            "--depths", "2", "--tables", "fixed-T", "--T", "4", "--epochs", "1",
-            "--limit-train", "40", "--no-plots", "--quiet", *flags)
+    r = cli("depth-study", "--out", out, "--problems", "swissroll", "--archs",
+            "antisymmetric,hamiltonian", "--depths", "2", "--tables", "fixed-T", "--T", "4",
+            "--epochs", "1", "--limit-train", "40", "--no-plots", "--quiet", *flags)
     assert r.code == 0, r.err
     model = stablenet.load(out / "fixed-T" / "swissroll-antisymmetric-N2" / "model.pt")
     assert model.block.parametrization.gamma == pytest.approx(gamma)
-    assert ("--gamma 0.0002" in (out / "depth_study.md").read_text()) == bool(flags)
+    assert model.block.integrator.name == integrator
+    ham = stablenet.load(out / "fixed-T" / "swissroll-hamiltonian-N2" / "model.pt")
+    assert ham.block.integrator.name == "verlet"
+    command = (out / "depth_study.md").read_text()
+    assert ("--gamma 0.0002" in command) == ("--gamma" in flags)
+    assert ("--integrator euler" in command) == ("--integrator" in flags)
 
 
 def test_negative_gamma_is_refused(cli, tmp_path):

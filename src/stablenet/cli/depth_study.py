@@ -24,6 +24,7 @@ from .. import __version__
 from ..checks import choice, nonnegative_real, positive_int, positive_real
 from ..io import ensure_writable_dir, save_text
 from ..registry import ARCHITECTURES
+from ..schemes import FIRST_ORDER_INTEGRATORS
 from ..train.defaults import DEFAULTS_2D, PAPER_PROBLEMS
 from ..train.depth_report import figures, markdown
 from ..train.depth_study import DEPTHS, QUICK_DEPTHS, TABLES, run_study
@@ -66,7 +67,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "2-D default)")
     p.add_argument("--epochs", type=int, default=None, help="epochs of every run")
     p.add_argument("--gamma", type=float, default=None, help="damping of the antisymmetric "
-                   "runs (default: stablenet train's, 2/T; the published tables: 2e-4)")
+                   "runs (default: stablenet train's)")
+    p.add_argument("--integrator", choices=FIRST_ORDER_INTEGRATORS, default=None,
+                   help="integrator of the antisymmetric runs (default: stablenet train's, "
+                   "midpoint; the paper's network: --integrator euler)")
     p.add_argument("--seed", type=int, default=0, help="random seed of every run")
     p.add_argument("--limit-train", type=int, default=None, metavar="N",
                    help="train every run on a seeded random subset of N training points")
@@ -95,6 +99,8 @@ def settings(args: argparse.Namespace) -> tuple[list[int], float, dict[str, Any]
         options["epochs"] = args.epochs
     if args.gamma is not None:
         options["gamma"] = nonnegative_real("--gamma", args.gamma)
+    if args.integrator is not None:
+        options["integrator"] = args.integrator
     if args.limit_train is not None:
         options["limit_train"] = positive_int("--limit-train", args.limit_train)
     return depths, h, options
@@ -111,6 +117,8 @@ def canonical_command(args: argparse.Namespace, depths: list[int], h: float) -> 
         argv += ["--epochs", str(args.epochs)]
     if args.gamma is not None:
         argv += ["--gamma", f"{args.gamma:g}"]
+    if args.integrator is not None:
+        argv += ["--integrator", args.integrator]
     if args.limit_train is not None:
         argv += ["--limit-train", str(args.limit_train)]
     return "stablenet " + shlex.join(argv)
@@ -123,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
         print_settings({"problems": args.problems, "archs": args.archs, "depths": depths,
                         "tables": args.tables, "T": args.T, "h": h,
                         "optimizer": args.optimizer, "epochs": args.epochs, "gamma": args.gamma,
-                        "seed": args.seed, "limit_train": args.limit_train},
+                        "integrator": args.integrator, "seed": args.seed,
+                        "limit_train": args.limit_train},
                        COMMAND, args.quiet)
         return 0
     out = ensure_writable_dir(args.out)

@@ -32,6 +32,7 @@ from ..registry import ARCHITECTURES
 from ..schemes import integrator_for
 from ..timegrid import INITS
 from .defaults import (
+    DEFAULT_INTEGRATOR,
     DEFAULT_LR,
     DEFAULTS_2D,
     DEFAULTS_IMAGE,
@@ -316,7 +317,8 @@ def resolve(config: TrainConfig, is_image: bool, n_features: int) -> TrainConfig
     when the optimizer is the dataset's default one, else :data:`DEFAULT_LR` and
     ``"none"`` (L-BFGS, BCD) or ``"cosine"`` (Adam, SGD). An unset ``gamma`` is
     :func:`stablenet.layers.default_gamma` of the resolved T and the integrator (2 / T; 0
-    under the midpoint rule). ``integrator`` stays None for the architecture's own.
+    under the midpoint rule); an unset ``integrator`` is :data:`DEFAULT_INTEGRATOR`'s
+    (midpoint for the antisymmetric network), else the architecture's own.
     """
     check(config)
     defaults = defaults_for(config.dataset, is_image, n_features)
@@ -330,8 +332,11 @@ def resolve(config: TrainConfig, is_image: bool, n_features: int) -> TrainConfig
     for key, value in defaults.items():
         if values.get(key) is None:
             values[key] = value
+    if values["integrator"] is None:
+        values["integrator"] = DEFAULT_INTEGRATOR.get(config.arch,
+                                                      integrator_for(config.arch).name)
     if values["gamma"] is None:  # the antisymmetric damping follows T and the integrator
-        stepper = integrator_for(config.arch, config.integrator)
+        stepper = integrator_for(config.arch, values["integrator"])
         values["gamma"] = default_gamma(values["T"],
                                         stepper if config.arch == "antisymmetric" else None)
     resolved = check(TrainConfig.from_dict(values))

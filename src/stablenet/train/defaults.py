@@ -63,5 +63,14 @@ def user_width(n_features: int) -> int:
     return max(USER_MIN_WIDTH, int(n_features))
 
 
+#: the integrator a training run uses when none is given, where it is not the
+#: architecture's own (ARCH_TABLE): the antisymmetric network integrates with the midpoint
+#: rule, whose region (the imaginary axis, h |w| < 1) holds the trained network at the
+#: default depths; under the paper's forward Euler (``--integrator euler``) training moves
+#: it to the edge of its region at every depth (docs/depth.md, "Why forward Euler cannot
+#: hold the trained antisymmetric network"). The blocks (``AntisymmetricResNet``,
+#: ``build_model``) keep the paper's forward Euler.
+DEFAULT_INTEGRATOR = {"antisymmetric": "midpoint"}
+
 #: the learning rate each optimizer gets when neither the dataset nor the user sets one
 DEFAULT_LR = {"adam": 1e-2, "sgd": 0.1, "lbfgs": 1.0, "bcd": 1.0}

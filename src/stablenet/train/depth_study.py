@@ -115,6 +115,8 @@ def run_study(
 
 def _one(table: str, problem: str, arch: str, depth: int, T: float, options: dict[str, Any],
          out: Path | None, progress: bool) -> StudyRun:
+    if arch != "antisymmetric":  # --integrator is the antisymmetric runs' (like --gamma)
+        options = {k: v for k, v in options.items() if k != "integrator"}
     config = TrainConfig(**{**options, "dataset": problem, "arch": arch, "depth": depth,
                             "T": T, "levels": 1})
     run_dir = None if out is None else out / table / f"{problem}-{arch}-N{depth}"
