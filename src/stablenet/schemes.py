@@ -121,7 +121,9 @@ class AntisymmetricResNet(ArchBlock):
     y_{j+1} = y_j + h sigma(1/2 (K_j - K_j^T - gamma I) y_j + b_j).
 
     The operator's eigenvalues have real part -gamma/2 for any K: no growth, no decay
-    beyond the small damping that makes forward Euler stable.
+    beyond the small damping that makes forward Euler stable. ``integrator="midpoint"``
+    integrates the same field by y_{j+1} = y_{j-1} + 2 h f_j(y_j) (stable for h |w| < 1
+    with gamma = 0, its default there; what ``stablenet train`` uses by default).
     """
 
     arch = "antisymmetric"

@@ -58,13 +58,14 @@ CONFIG_FLAGS: dict[str, dict[str, Any]] = {
     "levels": dict(type=int, help="multilevel training: levels L (depth doubles per level)"),
     "alpha": dict(type=float, help="time-smoothness weight of R_theta"),
     "beta": dict(type=float, help="classifier weight decay"),
-    "gamma": dict(type=float, help="damping of the antisymmetric network (default 2/T: "
-                  f"stable forward Euler at the default depths; the authors' {PAPER_GAMMA:g})"),
+    "gamma": dict(type=float, help="damping of the antisymmetric network (default 0 under "
+                  "the midpoint rule, its training default; 2/T under --integrator euler; "
+                  f"the authors' {PAPER_GAMMA:g})"),
     "integrator": dict(choices=FIRST_ORDER_INTEGRATORS, help="time stepper of the "
                        "first-order networks (resnet, antisymmetric, parabolic): euler (the "
-                       "paper's, default) or midpoint (y+ = y- + 2h f(y): stable on the "
-                       "imaginary axis, invertible; the antisymmetric damping then defaults "
-                       "to 0)"),
+                       "paper's) or midpoint (y+ = y- + 2h f(y): stable on the imaginary "
+                       "axis, invertible). Default: midpoint for antisymmetric (its trained "
+                       "networks stay stable; damping 0), euler for resnet and parabolic"),
     "init": dict(choices=tuple(INITS), help="law of the initial K(t): smooth (default; one "
                  "random K for all t plus two small cosine modes), constant, or iid (drawn "
                  "per layer: white noise in t)"),
