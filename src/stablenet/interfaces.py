@@ -80,6 +80,11 @@ class LayerGradients(Protocol):
 
     def add(self, scale: float, dK: Tensor, db: Tensor | None) -> None: ...  # += scale (dK, db)
 
+    # a buffer for u = sigma'(a) g whose sum, times scale, is the db term (summed later
+    # with other layers'), with its transpose and whether to accumulate K^T u with one
+    # addmm_ (BiasSums.slot), or None: then pass db to add
+    def bias_slot(self, like: Tensor, scale: float) -> tuple[Tensor, Tensor, bool] | None: ...
+
 
 Residuals = Any
 """What one step keeps for its written adjoint (tensors, tuples of them, None)."""

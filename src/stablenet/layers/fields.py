@@ -37,6 +37,7 @@ from ..activations import (
     ActivationLike,
     activation_name,
     activation_vjp,
+    activation_vjp_into,
     get_activation,
 )
 from ..interfaces import Field, LayerGradients, Operator, PartitionedField, Weights
@@ -68,6 +69,9 @@ class _Field:
         self.sigma_vjp = activation_vjp(value)
         fresh = type(self.operator) in (Dense, Conv)  # their outputs are new tensors
         self._fresh = ACTIVATIONS_INPLACE.get(value, value) if fresh else value
+        # a dense VJP may write u into a buffer whose sum the sweep takes later (db);
+        # convolutions get db from the same kernel as the other two terms
+        self._into = activation_vjp_into(value) if isinstance(self.operator, Dense) else None
 
     _VJP_OF: tuple[str, ...] = ()  # the methods the hand-written VJP differentiates
     _transcribed: dict[str, object] = {}
@@ -87,6 +91,32 @@ class _Field:
         be (one buffer less per evaluation); for any other operator sigma itself. Chosen
         when sigma is set (a lookup per layer is a few percent of a small layer's step)."""
         return self._fresh
+
+    def _slot(self, grads: LayerGradients, s: Tensor, alpha: float):
+        """A slot of ``grads`` for u (``LayerGradients.bias_slot``), or None: for a dense
+        operator and an activation whose VJP writes into a given buffer only."""
+        return None if self._into is None else grads.bias_slot(s, alpha)
+
+    def _affine_vjp(self, base: Tensor, alpha: float, w: Weights, y: Tensor, s: Tensor,
+                    g: Tensor, slot, adjoint: bool = False, gK: Tensor | None = None):
+        """For a = K y + b (``adjoint``: K^T y + b), s = sigma(a) and the cotangent g of s,
+        with u = sigma'(a) g: (base + alpha K^T u in place (K u), W(u, y) (W(y, u)), db).
+
+        With a ``slot`` (:meth:`_slot`) u is written there and db is None (the slot's sum
+        times alpha is the db term, taken with other layers'); s is kept, and W(u, y) is
+        added to ``gK`` if given (one addmm_: an [n, n] output is always fast). Without one
+        u is written into s and db = sum u."""
+        (K, b), op = w, self.operator
+        if slot is None:
+            u = self.sigma_vjp(g, s)
+            gy, gK, gb = (op.adjoint_affine_vjp if adjoint else op.affine_vjp)(K, b, y, u)
+            return base.add_(gy, alpha=alpha), gK, gb
+        u, uT, fused = slot
+        self._into(g, s, u)
+        if adjoint:
+            return op.add_adjoint_apply_(base, alpha, K, u, fused), torch.mm(y.T, u), None
+        W = torch.mm(uT, y) if gK is None else gK.addmm_(uT, y)
+        return op.add_adjoint_(base, alpha, K, u, fused), W, None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.operator!r}, {activation_name(self.activation_spec)})"
@@ -146,11 +176,10 @@ class Plain(_Field):
     def vjp_scaled(self, base: Tensor, alpha: float, w: Weights, res: Residual, g: Tensor,
                    grads: LayerGradients) -> Tensor:
         """base + alpha K^T u with u = sigma'(a) g; dK += alpha u y^T, db += alpha sum u."""
-        K, b = w
         y, s = res
-        gy, gK, gb = self.operator.affine_vjp(K, b, y, self.sigma_vjp(g, s))
+        base, gK, gb = self._affine_vjp(base, alpha, w, y, s, g, self._slot(grads, s, alpha))
         grads.add(alpha, gK, gb)
-        return base.add_(gy, alpha=alpha)
+        return base
 
 
 class Gradient(_Field):
@@ -187,12 +216,17 @@ class Gradient(_Field):
                    grads: LayerGradients) -> Tensor:
         """base - alpha K^T u with u = sigma'(a) K g (J = -K^T diag(sigma') K is symmetric);
         dK -= alpha (u y^T + s g^T), db -= alpha sum u."""
-        K, b = w
-        y, s = res
-        Kg, gK_outer = self.operator.adjoint_vjp(K, s, g)
-        gy, gK, gb = self.operator.affine_vjp(K, b, y, self.sigma_vjp(Kg, s))
-        grads.add(-alpha, gK.add_(gK_outer), gb)
-        return base.add_(gy, alpha=-alpha)
+        K, y, s = w[0], *res
+        slot = self._slot(grads, s, -alpha)
+        if slot is None:  # W(s, g) before u overwrites s
+            Kg, gK_outer = self.operator.adjoint_vjp(K, s, g)
+            base, gK, gb = self._affine_vjp(base, -alpha, w, y, s, Kg, None)
+            gK.add_(gK_outer)
+        else:  # s is kept; W(s, g) first (base may be g itself), then W(u, y) added to it
+            base, gK, gb = self._affine_vjp(base, -alpha, w, y, s, self.operator.apply(K, g),
+                                            slot, gK=torch.mm(s.T, g))
+        grads.add(-alpha, gK, gb)
+        return base
 
 
 class Hamiltonian(_Field):
@@ -239,20 +273,19 @@ class Hamiltonian(_Field):
     def vjp_scaled_dy(self, base: Tensor, alpha: float, w: Weights, res: Residual,
                       g: Tensor, grads: LayerGradients) -> Tensor:
         """base + alpha K^T u, u = sigma'(K z + b) g; dK += alpha u z^T, db += alpha sum u."""
-        K, b = w
         z, s = res
-        gz, gK, gb = self.operator.affine_vjp(K, b, z, self.sigma_vjp(g, s))
+        base, gK, gb = self._affine_vjp(base, alpha, w, z, s, g, self._slot(grads, s, alpha))
         grads.add(alpha, gK, gb)
-        return base.add_(gz, alpha=alpha)
+        return base
 
     def vjp_scaled_dz(self, base: Tensor, alpha: float, w: Weights, res: Residual,
                       g: Tensor, grads: LayerGradients) -> Tensor:
         """base - alpha K u, u = sigma'(K^T y + b) g; dK -= alpha y u^T, db -= alpha sum u."""
-        K, b = w
         y, s = res
-        gy, gK, gb = self.operator.adjoint_affine_vjp(K, b, y, self.sigma_vjp(g, s))
+        base, gK, gb = self._affine_vjp(base, -alpha, w, y, s, g, self._slot(grads, s, -alpha),
+                                        adjoint=True)
         grads.add(-alpha, gK, gb)
-        return base.add_(gy, alpha=-alpha)
+        return base
 
 
 class SecondOrder:

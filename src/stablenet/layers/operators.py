@@ -81,6 +81,25 @@ class Dense:
         """For f = K^T s and cotangent g: (K g, W(s, g) = d<g, K^T s>/dK)."""
         return F.linear(g, K), torch.mm(_rows(s).T, _rows(g))
 
+    # For the written backward's cotangent updates: base + alpha u K (u K^T) in place.
+    # addmm_ is one kernel, but CPU BLAS (MKL) takes its fast path for C += alpha A B
+    # only when C's rows are whole 64-byte lines (width 16, 32, ... in float32, 8, 16, ...
+    # in float64; 2-3x slower than mm + add_ otherwise; benchmarks/addmm_rows.py).
+
+    def add_adjoint_(self, base: Tensor, alpha: float, K: Tensor, u: Tensor,
+                     fused: bool) -> Tensor:
+        """base += alpha K^T u (rows: u K), in place; ``fused``: :func:`fused_rows` (base)."""
+        if fused:
+            return base.addmm_(u, K, alpha=alpha)
+        return base.add_(torch.mm(u, K), alpha=alpha)
+
+    def add_adjoint_apply_(self, base: Tensor, alpha: float, K: Tensor, u: Tensor,
+                           fused: bool) -> Tensor:
+        """base += alpha K u (rows: u K^T), in place; ``fused``: :func:`fused_rows` (base)."""
+        if fused:
+            return base.addmm_(u, K.T, alpha=alpha)
+        return base.add_(F.linear(u, K), alpha=alpha)
+
     @staticmethod
     def transpose(K: Tensor) -> Tensor:
         """The weight of K^T, for stacked ``[..., n, n]`` weights."""
@@ -186,6 +205,12 @@ class Conv:
 
     def __repr__(self) -> str:
         return f"Conv({self.channels}, kernel_size={self.kernel_size})"
+
+
+def fused_rows(base: Tensor) -> bool:
+    """True if ``base.addmm_`` beats mm then add_ for a 2-D ``base``: off the CPU, or when
+    its rows are whole 64-byte lines (see ``Dense.add_adjoint_``)."""
+    return not base.is_cpu or base.shape[1] * base.element_size() % 64 == 0
 
 
 def _rows(y: Tensor) -> Tensor:

@@ -74,7 +74,7 @@ class StoreSweep:
     def backward(self, loop: Loop, kept: tuple, x: Tensor, g: State, K: Tensor,
                  b: Tensor) -> tuple[Tensor, WeightGrads]:
         residuals, Ks, bs = kept
-        integ, grads = loop.integrator, WeightGrads(len(Ks))
+        integ, grads = loop.integrator, WeightGrads(len(Ks), b)
         g = adjoint_sweep(loop, residuals, integ.adjoint_start(g), Ks, bs, grads)
         return integ.init_vjp(integ.adjoint_cotangent(g)), grads
 
@@ -98,7 +98,7 @@ class CheckpointSweep:
     def backward(self, loop: Loop, kept: tuple, x: Tensor, g: State, K: Tensor,
                  b: Tensor) -> tuple[Tensor, WeightGrads]:
         (firsts, residuals, Ks, bs), starts = kept, range(0, K.shape[0], self.k)
-        integ, grads = loop.integrator, WeightGrads(len(Ks))
+        integ, grads = loop.integrator, WeightGrads(len(Ks), b)
         g = adjoint_sweep(loop, residuals, integ.adjoint_start(g), Ks, bs, grads, starts[-1])
         for start in reversed(starts[:-1]):
             residuals = residual_steps(loop, firsts.pop(), Ks, bs, start, start + self.k)[1]

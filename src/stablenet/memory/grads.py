@@ -5,6 +5,10 @@ Each layer's backward step adds ``scale * (dL/dK_j, dL/db_j)`` to its entry
 weights ``K: [N, ...]``, ``b: [N, ...]``. :class:`WeightGrads` keeps one pair per layer
 and stacks once at the end (fewest kernels); :class:`SlotGrads` adds straight into zeroed
 stacks (no per-layer objects: reversible mode's memory stays flat in depth).
+
+A dense layer's VJP may leave its bias term to the sweep's :class:`~.bias_sums.BiasSums`
+instead (``grads.layer(j).bias_slot(u_like, scale)`` lends it a buffer for u, whose sum is
+taken with other layers' in one kernel); ``stacks`` adds those sums to db.
 """
 
 from __future__ import annotations
@@ -12,17 +16,24 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .bias_sums import BiasSums
+
 
 class LayerGrads:
     """dL/dK_j, dL/db_j of one layer as ``scale * (K, b)``: terms of another scale are
     added with ``alpha = their scale / scale`` (no separate scaling kernels)."""
 
-    __slots__ = ("K", "b", "scale")
+    __slots__ = ("K", "b", "j", "scale", "sums")
 
-    def __init__(self) -> None:
+    def __init__(self, j: int, sums: BiasSums) -> None:
         self.K: Tensor | None = None
         self.b: Tensor | None = None
-        self.scale = 1.0
+        self.scale, self.j, self.sums = 1.0, j, sums
+
+    def bias_slot(self, like: Tensor, scale: float) -> tuple[Tensor, Tensor, bool] | None:
+        """A buffer for u whose sum, times ``scale``, is this layer's db term (with its
+        transpose and a BLAS hint, :meth:`BiasSums.slot`), or None: then ``add`` the term."""
+        return self.sums.slot(like, self.j, scale)
 
     def add(self, scale: float, gK: Tensor, gb: Tensor | None) -> None:
         """Add ``scale * (gK, gb)``; ``gK``, ``gb`` are fresh tensors this object may own."""
@@ -38,16 +49,23 @@ class LayerGrads:
 class WeightGrads:
     """The per-layer gradients of a sweep, stacked like the weights at the end."""
 
-    def __init__(self, depth: int) -> None:
-        self.layers = [LayerGrads() for _ in range(depth)]
+    def __init__(self, depth: int, b: Tensor) -> None:
+        """``b``: the bias stack [N, ...] (its shape says scalar or per-feature)."""
+        self.sums = BiasSums(depth, per_feature=b.dim() > 1)
+        self.layers = [LayerGrads(j, self.sums) for j in range(depth)]
 
     def layer(self, j: int) -> LayerGrads:
         return self.layers[j]
 
     def stacks(self, K: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         """(dL/dK, dL/db) shaped and typed like ``K: [N, ...]`` and ``b: [N, ...]``."""
-        return self._stack([g.K for g in self.layers], K), self._stack(
-            [g.b for g in self.layers], b)
+        parts = [g.b for g in self.layers]
+        if not self.sums.used:
+            return self._stack([g.K for g in self.layers], K), self._stack(parts, b)
+        db = self.sums.total()
+        if any(p is not None for p in parts):  # some terms were added layer by layer
+            db = db + self._stack(parts, b)
+        return self._stack([g.K for g in self.layers], K), db.to(b.dtype)
 
     def _stack(self, parts: list[Tensor | None], like: Tensor) -> Tensor:
         shape = like.shape[1:]
@@ -64,10 +82,13 @@ class WeightGrads:
 class SlotLayerGrads:
     """dL/dK_j, dL/db_j of one layer added straight into its (zeroed) slots of the stacks."""
 
-    __slots__ = ("K", "b")
+    __slots__ = ("K", "b", "j", "sums")
 
-    def __init__(self, K: Tensor, b: Tensor) -> None:
-        self.K, self.b = K, b
+    def __init__(self, K: Tensor, b: Tensor, j: int, sums: BiasSums) -> None:
+        self.K, self.b, self.j, self.sums = K, b, j, sums
+
+    def bias_slot(self, like: Tensor, scale: float) -> tuple[Tensor, Tensor, bool] | None:
+        return self.sums.slot(like, self.j, scale)
 
     def add(self, scale: float, gK: Tensor, gb: Tensor | None) -> None:
         self.K.add_(gK, alpha=scale)
@@ -83,9 +104,11 @@ class SlotGrads(WeightGrads):
     def __init__(self, depth: int, K_j: Tensor, b_j: Tensor) -> None:
         self.K = K_j.new_zeros((depth, *K_j.shape))
         self.b = b_j.new_zeros((depth, *b_j.shape))
+        self.sums = BiasSums(depth, per_feature=b_j.dim() > 0)
 
     def layer(self, j: int) -> SlotLayerGrads:
-        return SlotLayerGrads(self.K[j], self.b[j])
+        return SlotLayerGrads(self.K[j], self.b[j], j, self.sums)
 
     def stacks(self, K: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-        return self.K.to(K.dtype), self.b.to(b.dtype)
+        db = self.b + self.sums.total() if self.sums.used else self.b
+        return self.K.to(K.dtype), db.to(b.dtype)
