@@ -47,16 +47,13 @@ class BiasSums:
         transpose, and :func:`~stablenet.layers.operators.fused_rows` of ``like`` (whether
         the VJP should accumulate K^T u with one addmm_); None (sum u directly) if
         ``like`` is not a 2-D batch or too large."""
-        ring = self.ring
-        if ring is None:
-            if not self._allocate(like):
-                return None
-            ring = self.ring
-        if like.shape != self.shape or like.dtype != ring.dtype:
+        if self.ring is None and not self._allocate(like):
+            return None
+        if like.dtype is not self.dtype or like.shape != self.shape:
             return None
         i = self.i
         if i == self.m:
-            self.parts.append(self._reduce(ring))
+            self.parts.append(self._reduce(self.ring))
             i = 0
         self.i = i + 1
         self.layers.append(j)
@@ -67,7 +64,8 @@ class BiasSums:
         m = min(MAX_SLOTS, self.budget // max(1, like.numel() * like.element_size()))
         if like.dim() != 2 or m < 2:
             return False
-        self.m, self.shape, self.used, self.fused = m, like.shape, True, fused_rows(like)
+        self.m, self.shape, self.dtype, self.used = m, like.shape, like.dtype, True
+        self.fused = fused_rows(like)
         self.ring = like.new_empty((m, *like.shape))
         self.slots = self.ring.unbind(0)
         self.slotsT = [s.T for s in self.slots]
