@@ -7,6 +7,7 @@ Any callable ``Tensor -> Tensor`` may be passed instead of a name.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -37,7 +38,7 @@ ACTIVATIONS_INPLACE: dict[Activation, Activation] = {
 needs no second buffer); a user's callable is applied as it is."""
 
 ActivationVJP = Callable[[Tensor, Tensor], Tensor]
-ActivationVJPInto = Callable[[Tensor, Tensor, Tensor], Tensor]
+ActivationVJPInto = Callable[..., Tensor]
 
 
 def _bound(overload):
@@ -62,14 +63,6 @@ def _identity_vjp(g: Tensor, s: Tensor) -> Tensor:
     return g
 
 
-def _tanh_vjp_into(g: Tensor, s: Tensor, out: Tensor) -> Tensor:
-    return _tanh_backward(g, s, grad_input=out)
-
-
-def _relu_vjp_into(g: Tensor, s: Tensor, out: Tensor) -> Tensor:
-    return _threshold_backward(g, s, 0, grad_input=out)
-
-
 ACTIVATION_VJPS: dict[Activation, ActivationVJP] = {
     torch.tanh: _tanh_vjp, torch.relu: _relu_vjp, identity: _identity_vjp,
 }
@@ -78,10 +71,11 @@ written backward passes; a user's callable has none and is differentiated by aut
 They consume s: the result is written into its memory (the sweeps use each residual once)."""
 
 ACTIVATION_VJPS_INTO: dict[Activation, ActivationVJPInto] = {
-    torch.tanh: _tanh_vjp_into, torch.relu: _relu_vjp_into,
+    torch.tanh: _tanh_backward, torch.relu: functools.partial(_threshold_backward, threshold=0),
 }
-"""``(g, s, out) -> sigma'(a) g`` written into ``out`` (s is kept), for the activations whose
-VJP is one kernel with an output argument (identity's is g itself: nothing to write)."""
+"""``(g, s, *, grad_input=out) -> sigma'(a) g`` written into ``out`` (s is kept), for the
+activations whose VJP is one kernel with an output argument (identity's is g itself:
+nothing to write); the operators themselves, no Python call in between."""
 
 
 def activation_inplace(sigma: Activation) -> Activation:
@@ -96,7 +90,7 @@ def activation_vjp(sigma: Activation) -> ActivationVJP | None:
 
 
 def activation_vjp_into(sigma: Activation) -> ActivationVJPInto | None:
-    """``(g, s, out) -> sigma'(a) * g`` written into ``out``, or None (see
+    """``(g, s, *, grad_input=out) -> sigma'(a) * g`` written into ``out``, or None (see
     :data:`ACTIVATION_VJPS_INTO`)."""
     return ACTIVATION_VJPS_INTO.get(sigma)
 

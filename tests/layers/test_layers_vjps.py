@@ -9,7 +9,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stablenet.activations import ACTIVATION_VJPS, ACTIVATIONS, activation_vjp
+from stablenet.activations import (
+    ACTIVATION_VJPS,
+    ACTIVATIONS,
+    activation_vjp,
+    activation_vjp_into,
+)
 from stablenet.layers import Conv, Dense, Gradient, Hamiltonian, Plain, SecondOrder
 from stablenet.layers.operators import has_vjp
 
@@ -72,6 +77,21 @@ def test_activation_vjps_from_the_output(name):
     torch.testing.assert_close(activation_vjp(sigma)(g, sigma(a)), ref, rtol=1e-14, atol=1e-14)
     assert set(ACTIVATION_VJPS) == set(ACTIVATIONS.values())
     assert activation_vjp(lambda t: torch.tanh(t)) is None  # a user's callable: autograd
+
+
+@pytest.mark.parametrize("name", ["tanh", "relu"])
+def test_activation_vjps_into_a_buffer_keep_the_output(name):
+    """The deferred-bias form writes sigma'(a) g into a given buffer and leaves s intact."""
+    sigma = ACTIVATIONS[name]
+    a, g = torch.randn(50, dtype=F64), torch.randn(50, dtype=F64)
+    (ref,) = _autograd(sigma, (a,), g)
+    s, out = sigma(a), torch.full((50,), float("nan"), dtype=F64)
+    s0 = s.clone()
+    activation_vjp_into(sigma)(g, s, grad_input=out)
+    torch.testing.assert_close(out, ref, rtol=1e-14, atol=1e-14)
+    assert torch.equal(s, s0)
+    assert activation_vjp_into(ACTIVATIONS["identity"]) is None
+    assert activation_vjp_into(lambda t: torch.tanh(t)) is None
 
 
 FIELDS = {"plain": Plain, "gradient": Gradient}

@@ -112,7 +112,7 @@ class _Field:
             gy, gK, gb = (op.adjoint_affine_vjp if adjoint else op.affine_vjp)(K, b, y, u)
             return base.add_(gy, alpha=alpha), gK, gb
         u, uT, fused = slot
-        self._into(g, s, u)
+        self._into(g, s, grad_input=u)
         if adjoint:
             return op.add_adjoint_apply_(base, alpha, K, u, fused), torch.mm(y.T, u), None
         W = torch.mm(uT, y) if gK is None else gK.addmm_(uT, y)
