@@ -1,10 +1,11 @@
 """base += alpha u K on CPU: one ``addmm_`` against ``mm`` then ``add_``, by width.
 
-The written backward updates each cotangent as g += alpha u K (``Dense.add_adjoint_``),
-with g and u of shape [B, n] and K [n, n]. ``addmm_`` is one kernel instead of two, but
-CPU BLAS (MKL here) takes a slow path for C += alpha A B unless C's rows are whole 64-byte
-lines; this script measures where, so that ``stablenet.layers.operators.fused_rows`` can be
-checked on another machine. Medians of process CPU time per call, one thread.
+The written backward updates each cotangent as g += alpha u K (the dense VJPs of
+``stablenet.layers.fields``), with g and u of shape [B, n] and K [n, n]. ``addmm_`` is
+one kernel instead of two, but CPU BLAS (MKL here) takes a slow path for C += alpha A B
+unless C's rows are whole 64-byte lines; this script measures where, so that
+``stablenet.layers.operators.fused_rows`` can be checked on another machine. Medians of
+process CPU time per call, one thread.
 
     python benchmarks/addmm_rows.py
     python benchmarks/addmm_rows.py --batch 1024 --widths 8 16 24 32

@@ -65,16 +65,18 @@ def _direct_sums(us, layers, scales, depth, per_feature):
     return db
 
 
+@pytest.mark.parametrize("order", ["sweep", "other"])
 @pytest.mark.parametrize("per_feature", [False, True], ids=["scalar", "feature"])
 @pytest.mark.parametrize("per_layer", [1, 2, 3])
-def test_total_is_the_scaled_sum_of_each_layers_slots(per_feature, per_layer):
+def test_total_is_the_scaled_sum_of_each_layers_slots(per_feature, per_layer, order):
     """db_j = sum over the slots i of layer j of scale_i sum(u_i), for any number of slots
-    per layer and a ring that wraps several times (budget: 3 slots)."""
+    per layer, layers in the sweeps' order (N-1 down to 0) or another, one step size or
+    several, and a ring that wraps several times (budget: 3 slots)."""
     gen = torch.Generator().manual_seed(0)
     depth, like = 7, torch.empty(5, 4, dtype=F64)
     sums = BiasSums(depth, per_feature, budget=3 * like.numel() * like.element_size())
     us, layers, scales = [], [], []
-    for j in range(depth - 1, -1, -1):
+    for j in (range(depth - 1, -1, -1) if order == "sweep" else [3, 0, 6, 1, 5, 2, 4]):
         for k in range(per_layer):
             u, uT, _ = sums.slot(like, j, 0.5 - k)
             u.copy_(torch.randn(like.shape, generator=gen, dtype=F64))

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ..activations import (
@@ -92,31 +93,34 @@ class _Field:
         when sigma is set (a lookup per layer is a few percent of a small layer's step)."""
         return self._fresh
 
-    def _slot(self, grads: LayerGradients, s: Tensor, alpha: float):
-        """A slot of ``grads`` for u (``LayerGradients.bias_slot``), or None: for a dense
-        operator and an activation whose VJP writes into a given buffer only."""
-        return None if self._into is None else grads.bias_slot(s, alpha)
-
     def _affine_vjp(self, base: Tensor, alpha: float, w: Weights, y: Tensor, s: Tensor,
                     g: Tensor, slot, adjoint: bool = False, gK: Tensor | None = None):
         """For a = K y + b (``adjoint``: K^T y + b), s = sigma(a) and the cotangent g of s,
         with u = sigma'(a) g: (base + alpha K^T u in place (K u), W(u, y) (W(y, u)), db).
 
-        With a ``slot`` (:meth:`_slot`) u is written there and db is None (the slot's sum
-        times alpha is the db term, taken with other layers'); s is kept, and W(u, y) is
-        added to ``gK`` if given (one addmm_: an [n, n] output is always fast). Without one
-        u is written into s and db = sum u."""
+        With a ``slot`` (``grads.bias_slot(s, alpha)``, asked for only with a dense operator
+        and an activation of ``ACTIVATION_VJPS_INTO``: ``self._into``) u is written there
+        and db is None (the slot's sum times alpha is the db term, taken with other
+        layers'); s is kept, and W(u, y) is added to ``gK`` if given (one addmm_: an
+        [n, n] output is always fast). Without one u is written into s and db = sum u."""
         (K, b), op = w, self.operator
         if slot is None:
             u = self.sigma_vjp(g, s)
             gy, gK, gb = (op.adjoint_affine_vjp if adjoint else op.affine_vjp)(K, b, y, u)
             return base.add_(gy, alpha=alpha), gK, gb
+        # a slot is lent to dense operators only; base += alpha u K (u K^T): one addmm_
+        # where BLAS has a fast path for it (``fused_rows``), else mm then add_
         u, uT, fused = slot
         self._into(g, s, grad_input=u)
         if adjoint:
-            return op.add_adjoint_apply_(base, alpha, K, u, fused), torch.mm(y.T, u), None
+            W = torch.mm(y.T, u)
+            if fused:
+                return base.addmm_(u, K.T, alpha=alpha), W, None
+            return base.add_(F.linear(u, K), alpha=alpha), W, None
         W = torch.mm(uT, y) if gK is None else gK.addmm_(uT, y)
-        return op.add_adjoint_(base, alpha, K, u, fused), W, None
+        if fused:
+            return base.addmm_(u, K, alpha=alpha), W, None
+        return base.add_(torch.mm(u, K), alpha=alpha), W, None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.operator!r}, {activation_name(self.activation_spec)})"
@@ -177,7 +181,8 @@ class Plain(_Field):
                    grads: LayerGradients) -> Tensor:
         """base + alpha K^T u with u = sigma'(a) g; dK += alpha u y^T, db += alpha sum u."""
         y, s = res
-        base, gK, gb = self._affine_vjp(base, alpha, w, y, s, g, self._slot(grads, s, alpha))
+        slot = None if self._into is None else grads.bias_slot(s, alpha)
+        base, gK, gb = self._affine_vjp(base, alpha, w, y, s, g, slot)
         grads.add(alpha, gK, gb)
         return base
 
@@ -217,7 +222,7 @@ class Gradient(_Field):
         """base - alpha K^T u with u = sigma'(a) K g (J = -K^T diag(sigma') K is symmetric);
         dK -= alpha (u y^T + s g^T), db -= alpha sum u."""
         K, y, s = w[0], *res
-        slot = self._slot(grads, s, -alpha)
+        slot = None if self._into is None else grads.bias_slot(s, -alpha)
         if slot is None:  # W(s, g) before u overwrites s
             Kg, gK_outer = self.operator.adjoint_vjp(K, s, g)
             base, gK, gb = self._affine_vjp(base, -alpha, w, y, s, Kg, None)
@@ -274,7 +279,8 @@ class Hamiltonian(_Field):
                       g: Tensor, grads: LayerGradients) -> Tensor:
         """base + alpha K^T u, u = sigma'(K z + b) g; dK += alpha u z^T, db += alpha sum u."""
         z, s = res
-        base, gK, gb = self._affine_vjp(base, alpha, w, z, s, g, self._slot(grads, s, alpha))
+        slot = None if self._into is None else grads.bias_slot(s, alpha)
+        base, gK, gb = self._affine_vjp(base, alpha, w, z, s, g, slot)
         grads.add(alpha, gK, gb)
         return base
 
@@ -282,8 +288,8 @@ class Hamiltonian(_Field):
                       g: Tensor, grads: LayerGradients) -> Tensor:
         """base - alpha K u, u = sigma'(K^T y + b) g; dK -= alpha y u^T, db -= alpha sum u."""
         y, s = res
-        base, gK, gb = self._affine_vjp(base, -alpha, w, y, s, g, self._slot(grads, s, -alpha),
-                                        adjoint=True)
+        slot = None if self._into is None else grads.bias_slot(s, -alpha)
+        base, gK, gb = self._affine_vjp(base, -alpha, w, y, s, g, slot, adjoint=True)
         grads.add(-alpha, gK, gb)
         return base
 

@@ -81,25 +81,6 @@ class Dense:
         """For f = K^T s and cotangent g: (K g, W(s, g) = d<g, K^T s>/dK)."""
         return F.linear(g, K), torch.mm(_rows(s).T, _rows(g))
 
-    # For the written backward's cotangent updates: base + alpha u K (u K^T) in place.
-    # addmm_ is one kernel, but CPU BLAS (MKL) takes its fast path for C += alpha A B
-    # only when C's rows are whole 64-byte lines (width 16, 32, ... in float32, 8, 16, ...
-    # in float64; 2-3x slower than mm + add_ otherwise; benchmarks/addmm_rows.py).
-
-    def add_adjoint_(self, base: Tensor, alpha: float, K: Tensor, u: Tensor,
-                     fused: bool) -> Tensor:
-        """base += alpha K^T u (rows: u K), in place; ``fused``: :func:`fused_rows` (base)."""
-        if fused:
-            return base.addmm_(u, K, alpha=alpha)
-        return base.add_(torch.mm(u, K), alpha=alpha)
-
-    def add_adjoint_apply_(self, base: Tensor, alpha: float, K: Tensor, u: Tensor,
-                           fused: bool) -> Tensor:
-        """base += alpha K u (rows: u K^T), in place; ``fused``: :func:`fused_rows` (base)."""
-        if fused:
-            return base.addmm_(u, K.T, alpha=alpha)
-        return base.add_(F.linear(u, K), alpha=alpha)
-
     @staticmethod
     def transpose(K: Tensor) -> Tensor:
         """The weight of K^T, for stacked ``[..., n, n]`` weights."""
@@ -208,8 +189,10 @@ class Conv:
 
 
 def fused_rows(base: Tensor) -> bool:
-    """True if ``base.addmm_`` beats mm then add_ for a 2-D ``base``: off the CPU, or when
-    its rows are whole 64-byte lines (see ``Dense.add_adjoint_``)."""
+    """True if ``base.addmm_(u, K)`` (one kernel) beats ``mm`` then ``add_`` for a 2-D
+    ``base``: off the CPU, or when its rows are whole 64-byte lines. CPU BLAS (MKL here)
+    takes a slow path for C += alpha A B otherwise: 1.5-2.2x the two kernels at widths
+    2-12 in float32, 0.5-0.8x at 16, 32, 64 (``python benchmarks/addmm_rows.py``)."""
     return not base.is_cpu or base.shape[1] * base.element_size() % 64 == 0
 
 

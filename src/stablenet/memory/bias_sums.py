@@ -58,17 +58,16 @@ class BiasSums:
         self.i = i + 1
         self.layers.append(j)
         self.scales.append(scale)
-        return self.slots[i], self.slotsT[i], self.fused
+        return self.lent[i]
 
     def _allocate(self, like: Tensor) -> bool:
         m = min(MAX_SLOTS, self.budget // max(1, like.numel() * like.element_size()))
         if like.dim() != 2 or m < 2:
             return False
         self.m, self.shape, self.dtype, self.used = m, like.shape, like.dtype, True
-        self.fused = fused_rows(like)
         self.ring = like.new_empty((m, *like.shape))
-        self.slots = self.ring.unbind(0)
-        self.slotsT = [s.T for s in self.slots]
+        fused = fused_rows(like)
+        self.lent = [(u, u.T, fused) for u in self.ring.unbind(0)]
         return True
 
     def _reduce(self, ring: Tensor) -> Tensor:
@@ -79,18 +78,23 @@ class BiasSums:
         """db: [depth] (scalar bias) or [depth, n], zero for layers without a slot."""
         assert self.ring is not None, "total() of BiasSums that lent no slot"
         sums = torch.cat([*self.parts, self._reduce(self.ring[: self.i])])
-        scale = torch.tensor(self.scales, dtype=sums.dtype).to(sums.device)
-        sums.mul_(scale.view(-1, *([1] * (sums.dim() - 1))))
-        layers = torch.tensor(self.layers, device=sums.device)
-        shape = (self.depth, *sums.shape[1:])
-        if len(set(self.layers)) == len(self.layers):  # one slot per layer
-            return sums.new_zeros(shape).index_copy_(0, layers, sums)
+        layers, scales = self.layers, self.scales
+        if scales.count(scales[0]) == len(scales):  # one step size: one scalar
+            sums.mul_(scales[0])
+        else:
+            scale = torch.tensor(scales, dtype=sums.dtype).to(sums.device)
+            sums.mul_(scale.view(-1, *([1] * (sums.dim() - 1))))
+        if layers == list(range(self.depth - 1, -1, -1)):  # the sweeps' order, one slot each
+            return sums.flip(0)
+        shape, index = (self.depth, *sums.shape[1:]), torch.tensor(layers, device=sums.device)
+        if len(set(layers)) == len(layers):  # one slot per layer
+            return sums.new_zeros(shape).index_copy_(0, index, sums)
         # several slots per layer: one row per repetition (no two slots share an entry,
         # so the result is deterministic on every device), then one sum over the rows
         ranks, seen = [], {}
-        for j in self.layers:
+        for j in layers:
             seen[j] = seen.get(j, -1) + 1
             ranks.append(seen[j])
         rows = sums.new_zeros((max(ranks) + 1, *shape))
-        rows.index_put_((torch.tensor(ranks, device=sums.device), layers), sums)
+        rows.index_put_((torch.tensor(ranks, device=sums.device), index), sums)
         return rows.sum(0)
