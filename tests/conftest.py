@@ -26,6 +26,9 @@ class SumGrads:
         self.K = self.K + scale * gK
         self.b = self.b + (0.0 if gb is None else scale * gb)
 
+    def add_outer(self, scale, AT, C) -> None:
+        self.K = self.K + scale * AT @ C
+
     def bias_slot(self, like, scale) -> None:
         return None  # db terms come through add
 

@@ -79,6 +79,7 @@ class LayerGradients(Protocol):
     """Where a written vector-Jacobian product adds one layer's weight gradients."""
 
     def add(self, scale: float, dK: Tensor, db: Tensor | None) -> None: ...  # += scale (dK, db)
+    def add_outer(self, scale: float, AT: Tensor, C: Tensor) -> None: ...  # dK += scale AT C
 
     # a buffer for u = sigma'(a) g whose sum, times scale, is the db term (summed later
     # with other layers'), with its transpose and whether to accumulate K^T u with one

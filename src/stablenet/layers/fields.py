@@ -20,7 +20,10 @@ or negation kernels), and fall back to the plain call for any other callable.
 Hand-written backward passes (:mod:`stablenet.memory.adjoint`): each ``add_scaled*`` has a
 ``*_res`` twin that also returns the residuals its VJP needs (the input and s = sigma(a)),
 and ``vjp_scaled*(base, alpha, w, res, g, grads)`` returns base + alpha J_y^T g and adds
-alpha J_w^T g to the layer's weight gradients ``grads`` (``grads.add(scale, dK, db)``).
+alpha J_w^T g to the layer's weight gradients ``grads`` (``grads.add(scale, dK, db)``; a
+dense layer writes u = sigma'(a) g into a buffer ``grads.bias_slot`` lends instead, whose
+sum the sweep takes with other layers' in one kernel, and adds dK as
+``grads.add_outer(scale, A^T, C)``: one addmm_).
 ``field.has_vjp`` says whether they apply: a named activation (tanh, relu, identity), a
 Dense or Conv operator, and no forward method overridden by a subclass.
 """
@@ -94,33 +97,35 @@ class _Field:
         return self._fresh
 
     def _affine_vjp(self, base: Tensor, alpha: float, w: Weights, y: Tensor, s: Tensor,
-                    g: Tensor, slot, adjoint: bool = False, gK: Tensor | None = None):
-        """For a = K y + b (``adjoint``: K^T y + b), s = sigma(a) and the cotangent g of s,
-        with u = sigma'(a) g: (base + alpha K^T u in place (K u), W(u, y) (W(y, u)), db).
+                    g: Tensor, grads: LayerGradients, slot, adjoint: bool = False) -> Tensor:
+        """For a = K y + b (``adjoint``: K^T y + b), s = sigma(a), the cotangent g of s and
+        u = sigma'(a) g: returns base + alpha K^T u (K u) in place, and adds alpha (W(u, y)
+        (W(y, u)), sum u) to ``grads``.
 
         With a ``slot`` (``grads.bias_slot(s, alpha)``, asked for only with a dense operator
-        and an activation of ``ACTIVATION_VJPS_INTO``: ``self._into``) u is written there
-        and db is None (the slot's sum times alpha is the db term, taken with other
-        layers'); s is kept, and W(u, y) is added to ``gK`` if given (one addmm_: an
-        [n, n] output is always fast). Without one u is written into s and db = sum u."""
+        and an activation of ``ACTIVATION_VJPS_INTO``: ``self._into``) u is written there,
+        and its sum times alpha is the db term (taken later with other layers'); s is kept,
+        W goes into the layer's dK with one addmm_ (``grads.add_outer``). Without one u is
+        written into s."""
         (K, b), op = w, self.operator
         if slot is None:
             u = self.sigma_vjp(g, s)
             gy, gK, gb = (op.adjoint_affine_vjp if adjoint else op.affine_vjp)(K, b, y, u)
-            return base.add_(gy, alpha=alpha), gK, gb
+            grads.add(alpha, gK, gb)
+            return base.add_(gy, alpha=alpha)
         # a slot is lent to dense operators only; base += alpha u K (u K^T): one addmm_
         # where BLAS has a fast path for it (``fused_rows``), else mm then add_
         u, uT, fused = slot
         self._into(g, s, grad_input=u)
         if adjoint:
-            W = torch.mm(y.T, u)
+            grads.add_outer(alpha, y.T, u)
             if fused:
-                return base.addmm_(u, K.T, alpha=alpha), W, None
-            return base.add_(F.linear(u, K), alpha=alpha), W, None
-        W = torch.mm(uT, y) if gK is None else gK.addmm_(uT, y)
+                return base.addmm_(u, K.T, alpha=alpha)
+            return base.add_(F.linear(u, K), alpha=alpha)
+        grads.add_outer(alpha, uT, y)
         if fused:
-            return base.addmm_(u, K, alpha=alpha), W, None
-        return base.add_(torch.mm(u, K), alpha=alpha), W, None
+            return base.addmm_(u, K, alpha=alpha)
+        return base.add_(torch.mm(u, K), alpha=alpha)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.operator!r}, {activation_name(self.activation_spec)})"
@@ -182,9 +187,7 @@ class Plain(_Field):
         """base + alpha K^T u with u = sigma'(a) g; dK += alpha u y^T, db += alpha sum u."""
         y, s = res
         slot = None if self._into is None else grads.bias_slot(s, alpha)
-        base, gK, gb = self._affine_vjp(base, alpha, w, y, s, g, slot)
-        grads.add(alpha, gK, gb)
-        return base
+        return self._affine_vjp(base, alpha, w, y, s, g, grads, slot)
 
 
 class Gradient(_Field):
@@ -225,13 +228,11 @@ class Gradient(_Field):
         slot = None if self._into is None else grads.bias_slot(s, -alpha)
         if slot is None:  # W(s, g) before u overwrites s
             Kg, gK_outer = self.operator.adjoint_vjp(K, s, g)
-            base, gK, gb = self._affine_vjp(base, -alpha, w, y, s, Kg, None)
-            gK.add_(gK_outer)
-        else:  # s is kept; W(s, g) first (base may be g itself), then W(u, y) added to it
-            base, gK, gb = self._affine_vjp(base, -alpha, w, y, s, self.operator.apply(K, g),
-                                            slot, gK=torch.mm(s.T, g))
-        grads.add(-alpha, gK, gb)
-        return base
+            grads.add(-alpha, gK_outer, None)
+        else:  # s is kept; W(s, g) first (base may be g itself)
+            Kg = self.operator.apply(K, g)
+            grads.add_outer(-alpha, s.T, g)
+        return self._affine_vjp(base, -alpha, w, y, s, Kg, grads, slot)
 
 
 class Hamiltonian(_Field):
@@ -280,18 +281,14 @@ class Hamiltonian(_Field):
         """base + alpha K^T u, u = sigma'(K z + b) g; dK += alpha u z^T, db += alpha sum u."""
         z, s = res
         slot = None if self._into is None else grads.bias_slot(s, alpha)
-        base, gK, gb = self._affine_vjp(base, alpha, w, z, s, g, slot)
-        grads.add(alpha, gK, gb)
-        return base
+        return self._affine_vjp(base, alpha, w, z, s, g, grads, slot)
 
     def vjp_scaled_dz(self, base: Tensor, alpha: float, w: Weights, res: Residual,
                       g: Tensor, grads: LayerGradients) -> Tensor:
         """base - alpha K u, u = sigma'(K^T y + b) g; dK -= alpha y u^T, db -= alpha sum u."""
         y, s = res
         slot = None if self._into is None else grads.bias_slot(s, -alpha)
-        base, gK, gb = self._affine_vjp(base, -alpha, w, y, s, g, slot, adjoint=True)
-        grads.add(-alpha, gK, gb)
-        return base
+        return self._affine_vjp(base, -alpha, w, y, s, g, grads, slot, adjoint=True)
 
 
 class SecondOrder:

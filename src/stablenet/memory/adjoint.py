@@ -5,7 +5,8 @@ mode keeps (its *sweep*), and its backward is the exact adjoint recursion of the
 integrator, g_j = (dS_{j+1} / dS_j)^T g_{j+1} for j = N-1, ..., 0, with the layer
 functions' hand-written vector-Jacobian products (``Integrator.adjoint_step`` over
 ``field.vjp_scaled*``); dL/dw_j = (dS_{j+1} / dw_j)^T g_{j+1} are collected per layer
-(:class:`WeightGrads`) and stacked once. The gradients are those of autograd through the
+(:class:`WeightGrads`) and stacked once, the dense layers' bias terms summed a few layers
+at a time (:mod:`.bias_sums`). The gradients are those of autograd through the
 loop, up to rounding. The sweeps:
 
 * :class:`StoreSweep`: the forward keeps each layer's residuals (its input and s = sigma(a));

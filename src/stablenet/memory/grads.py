@@ -8,7 +8,8 @@ stacks (no per-layer objects: reversible mode's memory stays flat in depth).
 
 A dense layer's VJP may leave its bias term to the sweep's :class:`~.bias_sums.BiasSums`
 instead (``grads.layer(j).bias_slot(u_like, scale)`` lends it a buffer for u, whose sum is
-taken with other layers' in one kernel); ``stacks`` adds those sums to db.
+taken with other layers' in one kernel; ``stacks`` adds those sums to db), and add its dK
+as ``add_outer(scale, A^T, C)``, one ``addmm_`` into the layer's entry.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ class LayerGrads:
         transpose and a BLAS hint, :meth:`BiasSums.slot`), or None: then ``add`` the term."""
         return self.sums.slot(like, self.j, scale)
 
+    def add_outer(self, scale: float, AT: Tensor, C: Tensor) -> None:
+        """Add ``scale * AT @ C`` to dK (one mm, or one addmm_ into the layer's dK)."""
+        if self.K is None:
+            self.K, self.scale = torch.mm(AT, C), scale
+        else:
+            self.K.addmm_(AT, C, alpha=scale / self.scale)
+
     def add(self, scale: float, gK: Tensor, gb: Tensor | None) -> None:
         """Add ``scale * (gK, gb)``; ``gK``, ``gb`` are fresh tensors this object may own."""
         if self.K is None:
@@ -43,7 +51,10 @@ class LayerGrads:
         r = scale / self.scale
         self.K.add_(gK, alpha=r)
         if gb is not None:
-            self.b = gb.mul_(r) if self.b is None else self.b.add_(gb, alpha=r)
+            if self.b is None:
+                self.b = gb if r == 1.0 else gb.mul_(r)
+            else:
+                self.b.add_(gb, alpha=r)
 
 
 class WeightGrads:
@@ -89,6 +100,9 @@ class SlotLayerGrads:
 
     def bias_slot(self, like: Tensor, scale: float) -> tuple[Tensor, Tensor, bool] | None:
         return self.sums.slot(like, self.j, scale)
+
+    def add_outer(self, scale: float, AT: Tensor, C: Tensor) -> None:
+        self.K.addmm_(AT, C, alpha=scale)
 
     def add(self, scale: float, gK: Tensor, gb: Tensor | None) -> None:
         self.K.add_(gK, alpha=scale)
