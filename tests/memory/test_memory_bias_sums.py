@@ -13,7 +13,7 @@ import torch
 from test_memory_adjoint import INVERTIBLE, assert_same_gradients, autograd_twin
 
 from stablenet.layers import Conv, Dense, Gradient, Hamiltonian, Plain
-from stablenet.memory import Checkpoint, Reversible, Store
+from stablenet.memory import Checkpoint, Reversible, Store, bias_sums
 from stablenet.memory.bias_sums import BiasSums
 from stablenet.memory.grads import SlotGrads, WeightGrads
 from stablenet.schemes import DENSE_BLOCKS
@@ -65,13 +65,17 @@ def _direct_sums(us, layers, scales, depth, per_feature):
     return db
 
 
+@pytest.mark.parametrize("fold", [1, 2, 64])
 @pytest.mark.parametrize("order", ["sweep", "other"])
 @pytest.mark.parametrize("per_feature", [False, True], ids=["scalar", "feature"])
 @pytest.mark.parametrize("per_layer", [1, 2, 3])
-def test_total_is_the_scaled_sum_of_each_layers_slots(per_feature, per_layer, order):
+def test_total_is_the_scaled_sum_of_each_layers_slots(per_feature, per_layer, order, fold,
+                                                      monkeypatch):
     """db_j = sum over the slots i of layer j of scale_i sum(u_i), for any number of slots
     per layer, layers in the sweeps' order (N-1 down to 0) or another, one step size or
-    several, and a ring that wraps several times (budget: 3 slots)."""
+    several, a ring that wraps several times (budget: 3 slots), and the full rings' sums
+    folded into db every ``fold`` rings."""
+    monkeypatch.setattr(bias_sums, "FOLD", fold)
     gen = torch.Generator().manual_seed(0)
     depth, like = 7, torch.empty(5, 4, dtype=F64)
     sums = BiasSums(depth, per_feature, budget=3 * like.numel() * like.element_size())

@@ -10,9 +10,10 @@ that (:meth:`BiasSums.total`)::
     db_j = sum over the slots i of layer j of  scale_i * sum(u_i)
 
 (Verlet writes two slots per layer, with scales h and -h). The ring holds at most
-``budget`` bytes (it stays in a core's cache; memory O(1) in depth, as reversible mode
-needs); a u larger than half of it is summed directly (``slot`` returns None: at that size
-a kernel's launch costs nothing next to its work).
+``budget`` bytes (it stays in a core's cache); a u larger than half of it is summed
+directly (``slot`` returns None: at that size a kernel's launch costs nothing next to its
+work). The sums of the full rings and their slots' (j, scale) are folded into db every
+``FOLD`` rings, so that the bookkeeping stays O(1) in depth (reversible mode's memory).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..layers.operators import fused_rows
 
 BUDGET = 256 * 1024  # bytes of the ring
 MAX_SLOTS = 16
+FOLD = 64  # full rings kept before their sums are added to db
 
 
 class BiasSums:
@@ -39,7 +41,8 @@ class BiasSums:
         self.used = False  # True once a slot was lent
         self.layers: list[int] = []
         self.scales: list[float] = []
-        self.parts: list[Tensor] = []  # the sums of the full rings so far, in slot order
+        self.parts: list[Tensor] = []  # the sums of the full rings since the last fold
+        self.db: Tensor | None = None  # the folded terms
         self.i = 0
 
     def slot(self, like: Tensor, j: int, scale: float) -> tuple[Tensor, Tensor, bool] | None:
@@ -54,6 +57,8 @@ class BiasSums:
         i = self.i
         if i == self.m:
             self.parts.append(self._reduce(self.ring))
+            if len(self.parts) == FOLD:
+                self._fold()
             i = 0
         self.i = i + 1
         self.layers.append(j)
@@ -77,24 +82,38 @@ class BiasSums:
     def total(self) -> Tensor:
         """db: [depth] (scalar bias) or [depth, n], zero for layers without a slot."""
         assert self.ring is not None, "total() of BiasSums that lent no slot"
-        sums = torch.cat([*self.parts, self._reduce(self.ring[: self.i])])
-        layers, scales = self.layers, self.scales
+        self.parts.append(self._reduce(self.ring[: self.i]))
+        self.i = 0
+        self._fold()
+        return self.db
+
+    def _fold(self) -> None:
+        """Add the terms of ``parts`` (and their slots' layers and scales) to ``db``."""
+        sums = torch.cat(self.parts)
+        layers, scales = self.layers[: len(sums)], self.scales[: len(sums)]
+        del self.layers[: len(sums)], self.scales[: len(sums)]
+        self.parts = []
         if scales.count(scales[0]) == len(scales):  # one step size: one scalar
             sums.mul_(scales[0])
         else:
             scale = torch.tensor(scales, dtype=sums.dtype).to(sums.device)
             sums.mul_(scale.view(-1, *([1] * (sums.dim() - 1))))
-        if layers == list(range(self.depth - 1, -1, -1)):  # the sweeps' order, one slot each
-            return sums.flip(0)
-        shape, index = (self.depth, *sums.shape[1:]), torch.tensor(layers, device=sums.device)
-        if len(set(layers)) == len(layers):  # one slot per layer
-            return sums.new_zeros(shape).index_copy_(0, index, sums)
+        if self.db is None:
+            self.db = sums.new_zeros((self.depth, *sums.shape[1:]))
+        top, k = layers[0], len(layers)
+        if layers == list(range(top, top - k, -1)):  # the sweeps' order, one slot each
+            self.db[top - k + 1: top + 1].add_(sums.flip(0))
+            return
+        index = torch.tensor(layers, device=sums.device)
+        if len(set(layers)) == k:  # one slot per layer
+            self.db.index_add_(0, index, sums)  # distinct entries: deterministic
+            return
         # several slots per layer: one row per repetition (no two slots share an entry,
         # so the result is deterministic on every device), then one sum over the rows
         ranks, seen = [], {}
         for j in layers:
             seen[j] = seen.get(j, -1) + 1
             ranks.append(seen[j])
-        rows = sums.new_zeros((max(ranks) + 1, *shape))
+        rows = sums.new_zeros((max(ranks) + 1, *self.db.shape))
         rows.index_put_((torch.tensor(ranks, device=sums.device), index), sums)
-        return rows.sum(0)
+        self.db.add_(rows.sum(0))
