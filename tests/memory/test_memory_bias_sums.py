@@ -123,3 +123,18 @@ def test_only_dense_fields_with_a_writing_activation_defer():
     assert Hamiltonian(Dense(2), "identity")._into is None
     assert Plain(Conv(2), "tanh")._into is None
     assert Plain(Dense(2), lambda t: torch.tanh(t))._into is None
+
+
+@pytest.mark.parametrize("bias", ["scalar", "feature"])
+@pytest.mark.parametrize("mode", [Store(), Checkpoint(5), Reversible()], ids=repr)
+def test_the_midpoint_rule_defers_its_bias_sums_too(mode, bias, ring_use):
+    """A two-state integrator that carries its cotangents swapped (g_{y_{j-1}} = g_{y_{j+1}})."""
+    depth = 37
+    torch.manual_seed(2)
+    block = DENSE_BLOCKS["antisymmetric"](8, depth, 1.5, bias=bias, memory=mode,
+                                          integrator="midpoint").to(F64)
+    with torch.no_grad():
+        block.b.normal_(0.0, 0.5)
+    assert_same_gradients(block, autograd_twin(block, "tanh"), torch.randn(6, 8, dtype=F64))
+    (m, slots, full), = ring_use
+    assert slots == depth and full == (slots - 1) // m >= 2
