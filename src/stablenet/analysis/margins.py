@@ -35,7 +35,8 @@ from .spectra import BlockSpectrum, spectra
 
 TOL = 1e-8
 RANGE = 1e4  # the fix searches steps down to h / RANGE (depth x RANGE)
-STABLE_ARCHITECTURES = "hamiltonian, leapfrog or antisymmetric (with enough damping gamma)"
+STABLE_ARCHITECTURES = ("hamiltonian, leapfrog or antisymmetric (which stablenet train "
+                        "integrates by the midpoint rule)")
 
 
 @dataclass(frozen=True, eq=False)
