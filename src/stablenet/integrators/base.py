@@ -104,3 +104,18 @@ class Integrator:
         return f"{type(self).__name__}()"
 
 
+class TwoStep(Integrator):
+    """What the two-step schemes (leapfrog, midpoint) share: the states (y_{j-1}, y_j),
+    started at rest, y_{-1} = y_0 = x (so dL/dx = g_{y_{-1}} + g_{y_0}), and an exactly
+    invertible step (each defines ``step`` and ``inverse_step``)."""
+
+    invertible = True
+    state_names = ("y_prev", "y")
+
+    def init(self, y0: Tensor) -> State:
+        return (y0, y0)
+
+    def init_vjp(self, g: State) -> Tensor:
+        return g[0] + g[1]  # y_{-1} = y_0 = x
+
+

@@ -18,11 +18,11 @@ from torch import Tensor
 
 from ..interfaces import AnyField, LayerGradients, Residuals, Weights
 from ..layers.fields import add_scaled
-from .base import Integrator, State
+from .base import State, TwoStep
 from .verlet import imaginary_margin
 
 
-class Leapfrog(Integrator):
+class Leapfrog(TwoStep):
     """Leapfrog for y'' = F(y), states (y_{j-1}, y_j), y_{-1} = y_0 (docs/theory.md 3.4)::
 
         y_{j+1} = 2 y_j - y_{j-1} + h^2 F_j(y_j)
@@ -34,12 +34,7 @@ class Leapfrog(Integrator):
 
     name = "leapfrog"
     order = 2
-    invertible = True
     imaginary_axis = True
-    state_names = ("y_prev", "y")
-
-    def init(self, y0: Tensor) -> State:
-        return (y0, y0)
 
     def step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         y_prev, y = state
@@ -79,9 +74,6 @@ class Leapfrog(Integrator):
 
     def adjoint_cotangent(self, a: State) -> State:
         return (torch.neg(a[0]), a[1])
-
-    def init_vjp(self, g: State) -> Tensor:
-        return g[0] + g[1]  # y_{-1} = y_0 = x
 
     def stability_margin(self, h_lambda: Tensor) -> Tensor:
         return imaginary_margin(h_lambda)

@@ -21,10 +21,10 @@ from torch import Tensor
 
 from ..interfaces import AnyField, LayerGradients, Residuals, Weights
 from ..layers.fields import add_scaled
-from .base import Integrator, State, segment_margin
+from .base import State, TwoStep, segment_margin
 
 
-class Midpoint(Integrator):
+class Midpoint(TwoStep):
     """Explicit midpoint rule for y' = f(y), states (y_{j-1}, y_j), y_{-1} = y_0::
 
         y_{j+1} = y_{j-1} + 2 h f_j(y_j)
@@ -37,12 +37,7 @@ class Midpoint(Integrator):
 
     name = "midpoint"
     order = 2
-    invertible = True
     imaginary_axis = True
-    state_names = ("y_prev", "y")
-
-    def init(self, y0: Tensor) -> State:
-        return (y0, y0)
 
     def step(self, field: AnyField, w: Weights, h: float, state: State) -> State:
         y_prev, y = state
@@ -73,9 +68,6 @@ class Midpoint(Integrator):
         g_{y_j} = g_{y_j} + 2 h J_f(y_j)^T g_{y_{j+1}}."""
         g_y, g_next = g
         return (g_next, field.vjp_scaled(g_y, 2.0 * h, w, res, g_next, grads))
-
-    def init_vjp(self, g: State) -> Tensor:
-        return g[0] + g[1]  # y_{-1} = y_0 = x
 
     def stability_margin(self, h_lambda: Tensor) -> Tensor:
         """1 - |h lambda| for imaginary h lambda, -|Re(h lambda)| off the axis."""
