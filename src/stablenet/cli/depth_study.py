@@ -32,7 +32,6 @@ from ._common import (
     add_settings_arguments,
     int_list,
     out_path,
-    plain_warnings,
     print_settings,
     relative,
     say,
@@ -157,9 +156,9 @@ def run(args: argparse.Namespace) -> int:
         save_text(markdown(rows, text), out / "depth_study.md")
         save_text(json.dumps(rows, indent=1) + "\n", out / "depth_study.json")
 
-    with plain_warnings():  # report() has kept rows up to date, 4N distances included
-        run_study(args.problems, args.archs, depths, args.tables, args.T, h, options, out,
-                  report, progress=not args.quiet)
+    # report() keeps the rows up to date, 4N distances included
+    run_study(args.problems, args.archs, depths, args.tables, args.T, h, options, out,
+              report, progress=not args.quiet)
     text = header + f"  \nTotal time: {time.perf_counter() - start:.0f} s\n"
     save_text(markdown(rows, text), out / "depth_study.md")
     save_text(json.dumps(rows, indent=1) + "\n", out / "depth_study.json")

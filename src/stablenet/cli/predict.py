@@ -17,7 +17,7 @@ from pathlib import Path
 from ..checks import positive_int
 from ..errors import ConfigError
 from ..inference import predict
-from ._common import out_path, plain_warnings, relative, say
+from ._common import out_path, relative, say
 
 COMMAND = "predict"
 HELP = "predict the labels of a .csv, .npz or MNIST-format file with a trained model"
@@ -47,10 +47,9 @@ def _check_out(out: Path, data: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     positive_int("--batch-size", args.batch_size)
     _check_out(args.out, Path(args.data))
-    with plain_warnings():
-        if args.quiet:
-            warnings.simplefilter("ignore")
-        pred = predict(args.model, args.data, batch_size=args.batch_size)
+    if args.quiet:  # inside the warnings context of stablenet.cli.main
+        warnings.simplefilter("ignore")
+    pred = predict(args.model, args.data, batch_size=args.batch_size)
     pred.to_csv(args.out)
     counts = Counter(pred.labels)
     shown = ", ".join(f"{c}: {counts[c]}" for c in pred.classes)

@@ -34,7 +34,7 @@ from ..train.defaults import IMAGE_DATASETS, PAPER_PROBLEMS
 from ..train.figures import decision_grid, plot_run
 from ..train.grid import Grid, check_seeds, grid_to_toml, read_grid
 from ..train.grid_report import summarize, table
-from ._common import int_list, out_path, plain_warnings, relative, say
+from ._common import int_list, out_path, relative, say
 
 COMMAND = "reproduce"
 HELP = "run the paper's experiments (2-D problems x architectures, MNIST) -> results.md"
@@ -129,35 +129,34 @@ def run(args: argparse.Namespace) -> int:
     total = len(grid.runs) * len(grid.seeds)
     rows: list[dict[str, Any]] = []
     figures, start, k = [], time.perf_counter(), 0
-    with plain_warnings():
-        for entry in grid.runs:
-            per_seed: list[dict[str, Any]] = []
-            for seed in grid.seeds:
-                k += 1
-                where = out / entry.name
-                if len(grid.seeds) > 1:
-                    where = where / f"seed-{seed}"
-                say(f"[{k}/{total}] {entry.name}" + (f" seed {seed}" if len(grid.seeds) > 1
-                                                     else ""), args.quiet)
-                try:
-                    result = train(TrainConfig(**{**entry.options, "seed": seed}), where,
-                                   overwrite=True, progress=not args.quiet)
-                except DataError as exc:  # MNIST files absent: note it and go on
-                    say(f"  skipped: {exc}", args.quiet)
-                    rows.append({"name": entry.name, "dataset": entry.options["dataset"],
-                                 "arch": entry.options.get("arch", "hamiltonian"),
-                                 "skipped": str(exc)})
-                    break
-                per_seed.append({**result.metrics, "seed": seed})
-                if not args.no_plots:
-                    plot_run(where, model=result.model, split=result.split)
-                    if seed == grid.seeds[0] and result.metrics["model_config"][
-                            "input_shape"] == [2]:
-                        figures.append((entry.name, result.model, result.split))
-                _write(out, rows + [summarize(entry.name, per_seed)], command,
-                       time.perf_counter() - start, grid)
-            if per_seed:
-                rows.append(summarize(entry.name, per_seed))
+    for entry in grid.runs:
+        per_seed: list[dict[str, Any]] = []
+        for seed in grid.seeds:
+            k += 1
+            where = out / entry.name
+            if len(grid.seeds) > 1:
+                where = where / f"seed-{seed}"
+            say(f"[{k}/{total}] {entry.name}" + (f" seed {seed}" if len(grid.seeds) > 1
+                                                 else ""), args.quiet)
+            try:
+                result = train(TrainConfig(**{**entry.options, "seed": seed}), where,
+                               overwrite=True, progress=not args.quiet)
+            except DataError as exc:  # MNIST files absent: note it and go on
+                say(f"  skipped: {exc}", args.quiet)
+                rows.append({"name": entry.name, "dataset": entry.options["dataset"],
+                             "arch": entry.options.get("arch", "hamiltonian"),
+                             "skipped": str(exc)})
+                break
+            per_seed.append({**result.metrics, "seed": seed})
+            if not args.no_plots:
+                plot_run(where, model=result.model, split=result.split)
+                if seed == grid.seeds[0] and result.metrics["model_config"][
+                        "input_shape"] == [2]:
+                    figures.append((entry.name, result.model, result.split))
+            _write(out, rows + [summarize(entry.name, per_seed)], command,
+                   time.perf_counter() - start, grid)
+        if per_seed:
+            rows.append(summarize(entry.name, per_seed))
     if figures:
         decision_grid(figures, out / "decision_regions.png")
     path = _write(out, rows, command, time.perf_counter() - start, grid)

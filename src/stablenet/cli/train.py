@@ -41,7 +41,7 @@ from ..train.figures import plot_run
 from ..train.gpu import AUTOCAST
 from ..train.metric import METRICS
 from ..train.setup import build, load_data
-from ._common import epochs_list, int_list, out_path, plain_warnings, relative, say
+from ._common import epochs_list, int_list, out_path, relative, say
 from ._train_help import epilog
 
 COMMAND = "train"
@@ -168,41 +168,40 @@ def given_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    with plain_warnings():
-        _quiet_unless_main_process(args)
-        if args.allow_data_change and args.resume is None:
-            raise ConfigError("--allow-data-change applies to --resume DIR only")
-        options = given_options(args)
-        if args.config is not None:
-            options = _with_config_file(args.config, options, args)
-        out = _out_dir(args, options.get("dataset"), options.get("arch"))
-        if args.resume is not None:
-            config = None  # the checkpoint's, read once by train(); the flags must agree
-        else:
-            if "dataset" not in options:
-                raise ConfigError("--dataset is required (or --resume DIR to continue a run)")
-            config = TrainConfig.from_dict(options)
-        if args.dry_run:
-            return _dry_run(config, out, args, options)
-        try:
-            result = train(config, out, resume=args.resume is not None, overwrite=args.overwrite,
-                           expect=options if args.resume is not None else None,
-                           progress=not args.quiet, callback=_stopper(args.stop_after_epochs),
-                           device=args.device, allow_data_change=args.allow_data_change)
-        except TrainingInterrupted as exc:
-            print(f"stablenet train: {exc}", flush=True)
-            return exc.exit_code
-        except OSError as exc:  # a full disk: the last checkpoint is whole
-            if not isinstance(exc, OutputError) and not disk_full(exc):
-                raise
-            if not isinstance(exc, OutputError):  # from a writer other than stablenet.io's
-                exc = output_error(Path(exc.filename or out / "checkpoint.pt"), exc, False)
-            if (out / "checkpoint.pt").is_file():
-                raise OutputError(f"{exc}. Once it can be written, continue the run with: "
-                                  f"stablenet train --resume {out}") from None
-            raise exc from None
-        if result.out is not None:  # None on torchrun ranks other than 0
-            _report(result, args)
+    _quiet_unless_main_process(args)
+    if args.allow_data_change and args.resume is None:
+        raise ConfigError("--allow-data-change applies to --resume DIR only")
+    options = given_options(args)
+    if args.config is not None:
+        options = _with_config_file(args.config, options, args)
+    out = _out_dir(args, options.get("dataset"), options.get("arch"))
+    if args.resume is not None:
+        config = None  # the checkpoint's, read once by train(); the flags must agree
+    else:
+        if "dataset" not in options:
+            raise ConfigError("--dataset is required (or --resume DIR to continue a run)")
+        config = TrainConfig.from_dict(options)
+    if args.dry_run:
+        return _dry_run(config, out, args, options)
+    try:
+        result = train(config, out, resume=args.resume is not None, overwrite=args.overwrite,
+                       expect=options if args.resume is not None else None,
+                       progress=not args.quiet, callback=_stopper(args.stop_after_epochs),
+                       device=args.device, allow_data_change=args.allow_data_change)
+    except TrainingInterrupted as exc:
+        print(f"stablenet train: {exc}", flush=True)
+        return exc.exit_code
+    except OSError as exc:  # a full disk: the last checkpoint is whole
+        if not isinstance(exc, OutputError) and not disk_full(exc):
+            raise
+        if not isinstance(exc, OutputError):  # from a writer other than stablenet.io's
+            exc = output_error(Path(exc.filename or out / "checkpoint.pt"), exc, False)
+        if (out / "checkpoint.pt").is_file():
+            raise OutputError(f"{exc}. Once it can be written, continue the run with: "
+                              f"stablenet train --resume {out}") from None
+        raise exc from None
+    if result.out is not None:  # None on torchrun ranks other than 0
+        _report(result, args)
     return 0
 
 
